@@ -1,0 +1,117 @@
+import { Hono, type Context as HonoContext } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { DEFAULT_MAX_REQUEST_BODY_SIZE } from "@modelcontextprotocol/server";
+import type { AccessToken } from "../../auth/access-token.js";
+import { authenticateBearer } from "../../auth/bearer.js";
+import type { FastMCP } from "../fastmcp.js";
+import type { ResponseMode } from "./exchange.js";
+import { hostGuard } from "./host-guard.js";
+import { jsonRpcErrorResponse } from "./json-rpc.js";
+import { SseEndpoint } from "./sse-endpoint.js";
+import { StreamableEndpoint } from "./streamable-endpoint.js";
+
+export interface HttpAppOptions {
+  /** `http` (Streamable HTTP, the default) or `sse` (the legacy HTTP+SSE transport). */
+  transport?: "http" | "sse";
+  /** Where the MCP endpoint lives: `/mcp` for http, `/sse` for sse. */
+  path?: string;
+  /** Where SSE clients post messages (sse transport). Default `/messages/`. */
+  messagePath?: string;
+  /** Overrides the server's `statelessHttp` setting. */
+  stateless?: boolean;
+  /** `auto` (default): JSON unless something must stream first; `json`: never stream; `sse`: always stream. */
+  responseMode?: ResponseMode;
+  /** Largest accepted request body in bytes (413 beyond). Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Hostnames the Host header may name; enables DNS-rebinding protection. Set automatically for loopback binds. */
+  allowedHosts?: string[];
+  /** Hostnames a browser Origin may name. Set automatically for loopback binds. */
+  allowedOrigins?: string[];
+  /** Close sessions idle for this long (no request, no open stream). Default 30 minutes; 0 keeps them forever. */
+  sessionIdleTimeoutMs?: number;
+  /** Most concurrent sessions; more initialize requests get 429. Default 10000. */
+  maxSessions?: number;
+  /** The reconnection delay announced to SSE clients. Default 1000 ms. */
+  sseRetryMs?: number;
+  /** Interval of SSE keep-alive comments. Default 15 s; 0 disables. */
+  keepAliveMs?: number;
+}
+
+/** An HTTP app serving one FastMCP instance, with what the server needs to shut it down. */
+export interface HttpApp {
+  readonly app: Hono<HttpEnv>;
+  /** MCP requests being handled right now. */
+  inFlight(): number;
+  close(): Promise<void>;
+}
+
+/** What the MCP routes store on the request context: the caller's validated token. */
+export type HttpEnv = { Variables: { accessToken: AccessToken | undefined } };
+
+export function createHttpApp(fastmcp: FastMCP, options: HttpAppOptions = {}): HttpApp {
+  const transport = options.transport ?? "http";
+  const path = normalizePath(options.path ?? (transport === "sse" ? "/sse" : "/mcp"));
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_SIZE;
+  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const app = new Hono<HttpEnv>();
+
+  if (options.allowedHosts || options.allowedOrigins) {
+    app.use("*", hostGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }));
+  }
+  for (const route of fastmcp.customRoutes) app.on(route.method, route.path, route.handler);
+
+  const limit = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => jsonRpcErrorResponse(413, -32000, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`),
+  });
+  const authenticate = authMiddleware(fastmcp);
+
+  if (transport === "sse") {
+    const messagePath = normalizePath(options.messagePath ?? "/messages/");
+    const sse = new SseEndpoint(fastmcp, messagePath, keepAliveMs);
+    app.get(path, authenticate, (c) => sse.open(c, c.get("accessToken")));
+    for (const p of bothForms(messagePath)) app.post(p, limit, authenticate, (c) => sse.post(c, c.get("accessToken")));
+    return { app, inFlight: () => 0, close: () => sse.close() };
+  }
+
+  const endpoint = new StreamableEndpoint(fastmcp, {
+    stateless: options.stateless ?? fastmcp.statelessHttp,
+    responseMode: options.responseMode ?? "auto",
+    maxBodyBytes,
+    sessionIdleTimeoutMs: options.sessionIdleTimeoutMs ?? 30 * 60_000,
+    maxSessions: options.maxSessions ?? 10_000,
+    retryMs: options.sseRetryMs ?? 1_000,
+    keepAliveMs,
+    maxBuffered: 1_000,
+    resumeWindowMs: 5 * 60_000,
+  });
+  for (const p of bothForms(path)) app.all(p, limit, authenticate, (c) => endpoint.handle(c, c.get("accessToken")));
+  return { app, inFlight: () => endpoint.inFlight, close: () => endpoint.close() };
+}
+
+function authMiddleware(fastmcp: FastMCP) {
+  const verifier = fastmcp.auth;
+  return async (c: HonoContext<HttpEnv>, next: () => Promise<void>): Promise<Response | undefined> => {
+    if (!verifier) {
+      c.set("accessToken", undefined);
+      return next().then(() => undefined);
+    }
+    const outcome = await authenticateBearer(c, verifier, (error) => fastmcp.dispatcher.reportError(error, "token verification"));
+    if ("response" in outcome) return outcome.response;
+    c.set("accessToken", outcome.token);
+    await next();
+    return undefined;
+  };
+}
+
+function normalizePath(path: string): string {
+  if (!path.startsWith("/")) throw new TypeError(`HTTP paths must start with "/", got ${JSON.stringify(path)}`);
+  return path;
+}
+
+/** `/mcp` and `/mcp/` both answer, without a redirect. */
+function bothForms(path: string): string[] {
+  if (path === "/") return ["/"];
+  const bare = path.endsWith("/") ? path.slice(0, -1) : path;
+  return [bare, `${bare}/`];
+}

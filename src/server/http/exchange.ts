@@ -1,0 +1,94 @@
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { EventStream, type EventStreamOptions } from "./event-stream.js";
+
+/**
+ * How a POST is answered: `auto` sends one JSON body unless something must be streamed before the
+ * result (progress, logs, a request to the client), `sse` always streams, `json` never does.
+ */
+export type ResponseMode = "auto" | "json" | "sse";
+
+export interface ExchangeOptions {
+  mode: ResponseMode;
+  /** The client listed text/event-stream in Accept. */
+  canStream: boolean;
+  /** The body was a JSON-RPC batch: answer with an array. */
+  batch: boolean;
+  headers: Record<string, string>;
+  /** Streams can be resumed (stateful sessions), so closing one mid-request loses nothing. */
+  resumable: boolean;
+  /** Builds the event stream if the exchange upgrades to SSE. */
+  stream: () => EventStream;
+}
+
+/**
+ * The answer to one POST carrying requests. It resolves `response` either with a JSON body once
+ * every request is answered, or with an SSE stream as soon as something must be streamed.
+ */
+export class Exchange {
+  readonly response: Promise<Response>;
+  private settle!: (response: Response) => void;
+  private settled = false;
+  private expected = 0;
+  private readonly answers: JSONRPCMessage[] = [];
+  private stream: EventStream | undefined;
+
+  constructor(private readonly options: ExchangeOptions) {
+    this.response = new Promise((resolve) => { this.settle = resolve; });
+    if (options.mode === "sse" && options.canStream) this.upgrade();
+  }
+
+  get done(): boolean {
+    return this.expected > 0 && this.answers.length === this.expected;
+  }
+
+  /** Registers one more request this exchange must answer. */
+  expect(): void {
+    this.expected++;
+  }
+
+  /** Delivers the final response to one of the exchange's requests. */
+  respond(message: JSONRPCMessage): void {
+    this.answers.push(message);
+    if (this.stream) {
+      this.stream.send(message);
+      if (this.done) this.stream.finish();
+    } else if (this.done) {
+      this.settleJson();
+    }
+  }
+
+  /**
+   * Streams a message sent while a request runs. Returns false when it cannot be delivered on this
+   * exchange (the client does not accept SSE, the mode is `json`, or the exchange is over).
+   */
+  emit(message: JSONRPCMessage): boolean {
+    if (this.done) return false;
+    if (!this.stream && !this.upgrade()) return false;
+    this.stream!.send(message);
+    return true;
+  }
+
+  /** Closes the client's connection mid-request so it reconnects and resumes (SEP-1699 polling). */
+  closeStream(): void {
+    if (this.done || !this.options.resumable) return;
+    if (!this.stream && !this.upgrade()) return;
+    this.stream!.detach();
+  }
+
+  private upgrade(): boolean {
+    if (this.settled || !this.options.canStream || this.options.mode === "json") return false;
+    this.stream = this.options.stream();
+    this.settled = true;
+    this.settle(this.stream.open());
+    return true;
+  }
+
+  private settleJson(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const body = this.options.batch ? this.answers : this.answers[0];
+    this.settle(new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json", ...this.options.headers } }));
+  }
+}
+
+export type { EventStreamOptions };

@@ -1,0 +1,259 @@
+import { randomUUID } from "node:crypto";
+import { JSONRPCMessageSchema } from "@modelcontextprotocol/core";
+import {
+  createMcpHandler,
+  isJsonContentType,
+  PROTOCOL_VERSION_META_KEY,
+  ProtocolErrorCode,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type McpHttpHandler,
+  type MessageExtraInfo,
+} from "@modelcontextprotocol/server";
+import type { Context as HonoContext } from "hono";
+import type { AccessToken } from "../../auth/access-token.js";
+import { toAuthInfo } from "../auth-info.js";
+import type { FastMCP } from "../fastmcp.js";
+import { createProtocolServer } from "../protocol-server.js";
+import { SessionState } from "../session-state.js";
+import { Exchange, type ResponseMode } from "./exchange.js";
+import { FastLane } from "./fast-lane.js";
+import { HttpSession, type StreamSettings } from "./http-session.js";
+import { jsonRpcErrorResponse } from "./json-rpc.js";
+import { ownerOf } from "./session-owner.js";
+
+export interface StreamableOptions extends StreamSettings {
+  stateless: boolean;
+  responseMode: ResponseMode;
+  maxBodyBytes: number;
+  sessionIdleTimeoutMs: number;
+  maxSessions: number;
+}
+
+const LEGACY_VERSIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS);
+/** Protocol revisions are ISO dates; from this one on, requests carry a per-request envelope. */
+const FIRST_MODERN_VERSION = "2026-07-28";
+const NOT_ACCEPTABLE_POST = "Not Acceptable: the client must accept application/json (and text/event-stream to receive streams)";
+
+/**
+ * The Streamable HTTP endpoint (`POST`/`GET`/`DELETE` on the MCP path) for the 2025 protocol
+ * revisions, with sessions or without, plus the 2026-07-28 per-request era through the SDK.
+ */
+export class StreamableEndpoint {
+  private readonly sessions = new Map<string, HttpSession>();
+  private readonly shared: HttpSession | undefined;
+  private readonly fastLane: FastLane;
+  private modern: McpHttpHandler | undefined;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  constructor(private readonly fastmcp: FastMCP, private readonly options: StreamableOptions) {
+    this.fastLane = new FastLane(fastmcp.dispatcher);
+    if (options.stateless) {
+      this.shared = new HttpSession(undefined, fastmcp, options);
+      void this.shared.connect();
+    }
+  }
+
+  /** Requests currently being handled, across all sessions. */
+  get inFlight(): number {
+    let count = this.shared?.transport.inFlight ?? 0;
+    for (const session of this.sessions.values()) count += session.transport.inFlight;
+    return count;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  handle = async (c: HonoContext, auth: AccessToken | undefined): Promise<Response> => {
+    switch (c.req.method) {
+      case "POST": return this.post(c, auth);
+      case "GET": return this.get(c, auth);
+      case "DELETE": return this.delete(c, auth);
+      default: return this.methodNotAllowed();
+    }
+  };
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all([...sessions, ...(this.shared ? [this.shared] : [])].map((session) => session.close()));
+    await this.modern?.close();
+  }
+
+  private async post(c: HonoContext, auth: AccessToken | undefined): Promise<Response> {
+    const accept = c.req.header("accept") ?? "";
+    if (!acceptsJson(accept)) return jsonRpcErrorResponse(406, -32000, NOT_ACCEPTABLE_POST);
+    if (!isJsonContentType(c.req.header("content-type") ?? "")) {
+      return jsonRpcErrorResponse(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      return jsonRpcErrorResponse(400, ProtocolErrorCode.ParseError, "Parse error: the body is not valid JSON");
+    }
+    const protocolHeader = c.req.header("mcp-protocol-version");
+    if (claimsModernEra(body, protocolHeader)) return this.servedModern(c, body, auth);
+
+    const batch = Array.isArray(body);
+    const raw: unknown[] = Array.isArray(body) ? body : [body];
+    if (raw.length === 0) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: empty batch");
+    const messages: JSONRPCMessage[] = [];
+    for (const item of raw) {
+      const parsed = JSONRPCMessageSchema.safeParse(item);
+      if (!parsed.success) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message");
+      messages.push(parsed.data as JSONRPCMessage);
+    }
+
+    const initialize = messages.some((m) => "method" in m && m.method === "initialize");
+    if (initialize && messages.length > 1) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: initialize must be sent alone");
+    const session = initialize ? await this.sessionForInitialize(c, auth) : this.sessionFor(c, auth);
+    if (session instanceof Response) return session;
+    if (!initialize && protocolHeader !== undefined && !LEGACY_VERSIONS.has(protocolHeader)) return unsupportedVersion(protocolHeader, session.headers);
+    session.lastSeen = Date.now();
+
+    const extra: MessageExtraInfo = { request: c.req.raw };
+    if (auth) extra.authInfo = toAuthInfo(auth);
+    const requests = messages.filter((m): m is JSONRPCRequest => "method" in m && "id" in m);
+    if (requests.length === 0) {
+      for (const message of messages) session.transport.deliver(message, undefined, extra);
+      return new Response(null, { status: 202, headers: session.headers });
+    }
+
+    const exchange = new Exchange({
+      mode: this.options.responseMode,
+      canStream: acceptsEventStream(accept),
+      batch,
+      headers: session.headers,
+      resumable: session.resumable,
+      stream: () => session.newStream(),
+    });
+    extra.closeSSEStream = () => exchange.closeStream();
+    for (const message of messages) {
+      if ("method" in message && "id" in message && this.fastLane.handles(message.method)) {
+        this.fastLane.run(message as JSONRPCRequest, exchange, session, c.req.raw, auth);
+      } else {
+        session.transport.deliver(message, exchange, extra);
+      }
+    }
+    return exchange.response;
+  }
+
+  private get(c: HonoContext, auth: AccessToken | undefined): Response | Promise<Response> {
+    if (this.options.stateless) return this.methodNotAllowed();
+    if (!acceptsEventStream(c.req.header("accept") ?? "", true)) {
+      return jsonRpcErrorResponse(406, -32000, "Not Acceptable: the client must accept text/event-stream");
+    }
+    const session = this.sessionFor(c, auth);
+    if (session instanceof Response) return session;
+    const protocolHeader = c.req.header("mcp-protocol-version");
+    if (protocolHeader !== undefined && !LEGACY_VERSIONS.has(protocolHeader)) return unsupportedVersion(protocolHeader, session.headers);
+    session.lastSeen = Date.now();
+    const lastEventId = c.req.header("last-event-id");
+    if (lastEventId !== undefined) {
+      return session.resume(lastEventId)
+        ?? jsonRpcErrorResponse(404, -32000, "Not Found: that stream has expired or never existed; send the request again", session.headers);
+    }
+    return session.openStandalone()
+      ?? jsonRpcErrorResponse(409, -32000, "Conflict: this session already has an open GET stream", session.headers);
+  }
+
+  private async delete(c: HonoContext, auth: AccessToken | undefined): Promise<Response> {
+    if (this.options.stateless) return this.methodNotAllowed();
+    const session = this.sessionFor(c, auth);
+    if (session instanceof Response) return session;
+    this.sessions.delete(session.id!);
+    await session.close();
+    return new Response(null, { status: 204 });
+  }
+
+  private sessionFor(c: HonoContext, auth: AccessToken | undefined): HttpSession | Response {
+    if (this.shared) return this.shared;
+    const id = c.req.header("mcp-session-id");
+    if (id === undefined) return jsonRpcErrorResponse(400, -32000, "Bad Request: the Mcp-Session-Id header is required (send initialize first)");
+    const session = this.sessions.get(id);
+    if (!session || session.owner !== ownerOf(auth)) return jsonRpcErrorResponse(404, -32001, "Session not found: it expired or was closed; initialize a new one");
+    return session;
+  }
+
+  private async sessionForInitialize(c: HonoContext, auth: AccessToken | undefined): Promise<HttpSession | Response> {
+    if (this.shared) return this.shared;
+    if (c.req.header("mcp-session-id") !== undefined) {
+      return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: initialize starts a new session and must not carry an Mcp-Session-Id");
+    }
+    if (this.closed) return jsonRpcErrorResponse(503, -32000, "The server is shutting down");
+    if (this.sessions.size >= this.options.maxSessions) {
+      return jsonRpcErrorResponse(429, -32000, "Too many open sessions: try again later", { "retry-after": "30" });
+    }
+    const session = new HttpSession(randomUUID(), this.fastmcp, this.options, ownerOf(auth));
+    this.sessions.set(session.id!, session);
+    session.server.onclose = chain(session.server.onclose, () => this.sessions.delete(session.id!));
+    await session.connect();
+    this.startSweeper();
+    return session;
+  }
+
+  /** 2026-07-28 requests go to the SDK's per-request handler, built from the same dispatcher. */
+  private servedModern(c: HonoContext, body: unknown, auth: AccessToken | undefined): Promise<Response> {
+    this.modern ??= createMcpHandler(
+      () => createProtocolServer(this.fastmcp.identity, this.fastmcp.dispatcher, new SessionState(undefined, false)),
+      { legacy: "reject", responseMode: this.options.responseMode, maxRequestBodySize: this.options.maxBodyBytes },
+    );
+    return this.modern.fetch(c.req.raw, auth ? { parsedBody: body, authInfo: toAuthInfo(auth) } : { parsedBody: body });
+  }
+
+  private methodNotAllowed(): Response {
+    const allow = this.options.stateless ? "POST" : "GET, POST, DELETE";
+    return jsonRpcErrorResponse(405, -32000, `Method Not Allowed: use ${allow}`, { allow });
+  }
+
+  private startSweeper(): void {
+    if (this.sweeper !== undefined || this.options.sessionIdleTimeoutMs <= 0) return;
+    const every = Math.min(60_000, Math.max(1_000, this.options.sessionIdleTimeoutMs / 4));
+    this.sweeper = setInterval(() => this.expireIdleSessions(), every);
+    this.sweeper.unref?.();
+  }
+
+  private expireIdleSessions(): void {
+    const cutoff = Date.now() - this.options.sessionIdleTimeoutMs;
+    for (const [id, session] of this.sessions) {
+      if (session.lastSeen < cutoff && session.idle) {
+        this.sessions.delete(id);
+        void session.close();
+      }
+    }
+  }
+}
+
+function chain(first: (() => void) | undefined, second: () => void): () => void {
+  return () => {
+    first?.();
+    second();
+  };
+}
+
+function unsupportedVersion(version: string, headers: Record<string, string>): Response {
+  return jsonRpcErrorResponse(400, -32000, `Bad Request: unsupported protocol version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`, headers);
+}
+
+/** A POST may be answered with JSON when the client accepts it (or anything). */
+function acceptsJson(accept: string): boolean {
+  return accept === "" || accept.includes("application/json") || accept.includes("*/*") || accept.includes("application/*");
+}
+
+function acceptsEventStream(accept: string, strict = false): boolean {
+  return accept.includes("text/event-stream") || (!strict && accept.includes("*/*"));
+}
+
+/** Whether a body or header claims the 2026-07-28 per-request envelope (checked cheaply first). */
+function claimsModernEra(body: unknown, protocolHeader: string | undefined): boolean {
+  if (protocolHeader !== undefined && protocolHeader >= FIRST_MODERN_VERSION) return true;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const meta = (body as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
+  return meta !== undefined && PROTOCOL_VERSION_META_KEY in meta;
+}
