@@ -1,12 +1,11 @@
 import { Hono, type Context as HonoContext } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { DEFAULT_MAX_REQUEST_BODY_SIZE } from "@modelcontextprotocol/server";
 import type { AccessToken } from "../../auth/access-token.js";
 import { authenticateBearer } from "../../auth/bearer.js";
 import type { FastMCP } from "../fastmcp.js";
 import type { ResponseMode } from "./exchange.js";
+import { bodyLimit } from "./body-limit.js";
 import { hostGuard } from "./host-guard.js";
-import { jsonRpcErrorResponse } from "./json-rpc.js";
 import { SseEndpoint } from "./sse-endpoint.js";
 import { StreamableEndpoint } from "./streamable-endpoint.js";
 
@@ -60,10 +59,7 @@ export function createHttpApp(fastmcp: FastMCP, options: HttpAppOptions = {}): H
   }
   for (const route of fastmcp.customRoutes) app.on(route.method, route.path, route.handler);
 
-  const limit = bodyLimit({
-    maxSize: maxBodyBytes,
-    onError: () => jsonRpcErrorResponse(413, -32000, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`),
-  });
+  const limit = bodyLimit(maxBodyBytes);
   const authenticate = authMiddleware(fastmcp);
 
   if (transport === "sse") {

@@ -1,0 +1,245 @@
+import {
+  Client as SdkClient,
+  type CallToolResult,
+  type ClientCapabilities,
+  type CompleteResult,
+  type CreateMessageRequest,
+  type CreateMessageResult,
+  type ElicitRequest,
+  type ElicitResult,
+  type GetPromptResult,
+  type Implementation,
+  type LoggingLevel,
+  type LoggingMessageNotification,
+  type Progress,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplateType,
+  type Root,
+  type ServerCapabilities,
+  type Tool,
+} from "@modelcontextprotocol/client";
+import { FastMCPError, ToolError } from "../errors.js";
+import { connectionFor, type ClientConnection, type ClientTarget } from "./target.js";
+
+export interface ClientOptions {
+  /** A bearer token for HTTP servers (sent as `Authorization: Bearer <token>`). */
+  auth?: string;
+  /** Extra HTTP headers for every request. */
+  headers?: Record<string, string>;
+  /** Force Streamable HTTP or SSE for a URL instead of guessing from its path. */
+  transport?: "http" | "sse";
+  /** How this client introduces itself. */
+  name?: string;
+  version?: string;
+  /** Per-request timeout. Default 60 s. */
+  timeoutMs?: number;
+  /** Receives the server's log messages. */
+  onLog?: (params: LoggingMessageNotification["params"]) => void;
+  /** Answers the server's sampling requests; declaring it advertises the sampling capability. */
+  sampling?: (params: CreateMessageRequest["params"]) => CreateMessageResult | Promise<CreateMessageResult>;
+  /** Answers the server's elicitation requests; declaring it advertises the elicitation capability. */
+  elicitation?: (params: ElicitRequest["params"]) => ElicitResult | Promise<ElicitResult>;
+  /** Roots to expose; declaring them advertises the roots capability. */
+  roots?: Root[];
+}
+
+export interface CallToolOptions {
+  /** Throw a {@link ToolError} when the tool reports an error (default true). */
+  raiseOnError?: boolean;
+  timeoutMs?: number;
+  onProgress?: (progress: Progress) => void;
+  signal?: AbortSignal;
+}
+
+/** A tool's result; `data` is its structured content when it has one. */
+export type ToolCallResult = CallToolResult & { data: Record<string, unknown> | undefined };
+
+/**
+ * A client for any MCP server: over Streamable HTTP or SSE (a URL), stdio (a command), or in
+ * memory (a FastMCP instance, for tests). Built on the official SDK client.
+ */
+export class Client {
+  private readonly options: ClientOptions;
+  private readonly target: ClientTarget;
+  private sdk: SdkClient | undefined;
+  private connecting: Promise<void> | undefined;
+  /** Built at construction so that a bad target fails there, not at first use; consumed by connect(). */
+  private next: ClientConnection | undefined;
+
+  constructor(target: ClientTarget, options: ClientOptions = {}) {
+    this.target = target;
+    this.options = options;
+    this.next = connectionFor(target, { headers: this.headers(), transport: options.transport });
+  }
+
+  get isConnected(): boolean {
+    return this.sdk !== undefined && this.connecting === undefined;
+  }
+
+  /** What the server said about itself at initialize. */
+  get serverInfo(): Implementation | undefined {
+    return this.sdk?.getServerVersion();
+  }
+
+  get serverCapabilities(): ServerCapabilities | undefined {
+    return this.sdk?.getServerCapabilities();
+  }
+
+  get instructions(): string | undefined {
+    return this.sdk?.getInstructions();
+  }
+
+  /** Connects and initializes the session. Calling it again is a no-op. */
+  async connect(): Promise<this> {
+    if (this.sdk && !this.connecting) return this;
+    this.connecting ??= this.open().finally(() => { this.connecting = undefined; });
+    await this.connecting;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    const sdk = this.sdk;
+    this.sdk = undefined;
+    await sdk?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async ping(): Promise<void> {
+    await this.client().ping(this.requestOptions());
+  }
+
+  async listTools(): Promise<Tool[]> {
+    return this.paginate((cursor) => this.client().listTools(cursor ? { cursor } : undefined, this.requestOptions()), (page) => page.tools);
+  }
+
+  async callTool(name: string, args: Record<string, unknown> = {}, options: CallToolOptions = {}): Promise<ToolCallResult> {
+    const result = (await this.client().callTool({ name, arguments: args }, {
+      ...this.requestOptions(options.timeoutMs),
+      ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) as CallToolResult;
+    if (result.isError && (options.raiseOnError ?? true)) throw new ToolError(textOf(result) || `Tool "${name}" failed`);
+    return { ...result, data: result.structuredContent as Record<string, unknown> | undefined };
+  }
+
+  async listResources(): Promise<Resource[]> {
+    return this.paginate((cursor) => this.client().listResources(cursor ? { cursor } : undefined, this.requestOptions()), (page) => page.resources);
+  }
+
+  async listResourceTemplates(): Promise<ResourceTemplateType[]> {
+    return this.paginate((cursor) => this.client().listResourceTemplates(cursor ? { cursor } : undefined, this.requestOptions()), (page) => page.resourceTemplates);
+  }
+
+  async readResource(uri: string): Promise<ReadResourceResult["contents"]> {
+    return (await this.client().readResource({ uri }, this.requestOptions())).contents;
+  }
+
+  async listPrompts(): Promise<Prompt[]> {
+    return this.paginate((cursor) => this.client().listPrompts(cursor ? { cursor } : undefined, this.requestOptions()), (page) => page.prompts);
+  }
+
+  async getPrompt(name: string, args: Record<string, string> = {}): Promise<GetPromptResult> {
+    return this.client().getPrompt({ name, arguments: args }, this.requestOptions());
+  }
+
+  async complete(ref: { type: "ref/prompt"; name: string } | { type: "ref/resource"; uri: string }, argument: { name: string; value: string }, context?: Record<string, string>): Promise<CompleteResult["completion"]> {
+    const result = await this.client().complete({ ref, argument, ...(context ? { context: { arguments: context } } : {}) }, this.requestOptions());
+    return result.completion;
+  }
+
+  async setLogLevel(level: LoggingLevel): Promise<void> {
+    await this.client().setLoggingLevel(level, this.requestOptions());
+  }
+
+  async subscribeResource(uri: string): Promise<void> {
+    await this.client().subscribeResource({ uri }, this.requestOptions());
+  }
+
+  async unsubscribeResource(uri: string): Promise<void> {
+    await this.client().unsubscribeResource({ uri }, this.requestOptions());
+  }
+
+  /** The official SDK client underneath, for anything this class does not wrap. */
+  get raw(): SdkClient {
+    return this.client();
+  }
+
+  private async open(): Promise<void> {
+    const connection = this.next ?? connectionFor(this.target, { headers: this.headers(), transport: this.options.transport });
+    this.next = undefined;
+    const sdk = new SdkClient(
+      { name: this.options.name ?? "fastmcp-ts-client", version: this.options.version ?? "0.1.0" },
+      { capabilities: this.capabilities() },
+    );
+    this.installHandlers(sdk);
+    await connection.prepare?.();
+    try {
+      await sdk.connect(connection.transport, { timeout: this.options.timeoutMs ?? 60_000 });
+    } catch (error) {
+      await sdk.close().catch(() => undefined);
+      throw new FastMCPError(`Could not connect to ${connection.description}: ${describe(error)}`, { cause: error });
+    }
+    this.sdk = sdk;
+  }
+
+  private capabilities(): ClientCapabilities {
+    const capabilities: ClientCapabilities = {};
+    if (this.options.sampling) capabilities.sampling = {};
+    if (this.options.elicitation) capabilities.elicitation = { form: {} };
+    if (this.options.roots) capabilities.roots = { listChanged: false };
+    return capabilities;
+  }
+
+  private installHandlers(sdk: SdkClient): void {
+    const { onLog, sampling, elicitation, roots } = this.options;
+    if (onLog) sdk.setNotificationHandler("notifications/message", (notification) => onLog(notification.params));
+    if (sampling) sdk.setRequestHandler("sampling/createMessage", (request) => sampling(request.params) as never);
+    if (elicitation) sdk.setRequestHandler("elicitation/create", (request) => elicitation(request.params));
+    if (roots) sdk.setRequestHandler("roots/list", () => ({ roots }));
+  }
+
+  private headers(): Record<string, string> {
+    const headers = { ...this.options.headers };
+    if (this.options.auth !== undefined) headers.authorization = `Bearer ${this.options.auth}`;
+    return headers;
+  }
+
+  private requestOptions(timeoutMs?: number): { timeout: number } {
+    return { timeout: timeoutMs ?? this.options.timeoutMs ?? 60_000 };
+  }
+
+  private client(): SdkClient {
+    if (!this.sdk || this.connecting) throw new FastMCPError("The client is not connected: call `await client.connect()` first");
+    return this.sdk;
+  }
+
+  private async paginate<P extends { nextCursor?: string }, T>(fetchPage: (cursor: string | undefined) => Promise<P>, items: (page: P) => T[]): Promise<T[]> {
+    const all: T[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1_000; page++) {
+      const result = await fetchPage(cursor);
+      all.push(...items(result));
+      cursor = result.nextCursor;
+      if (!cursor) break;
+    }
+    return all;
+  }
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content.filter((block) => block.type === "text").map((block) => (block as { text: string }).text).join("\n");
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    if (cause?.code === "ECONNREFUSED") return "connection refused (is the server running?)";
+    return error.message;
+  }
+  return String(error);
+}
