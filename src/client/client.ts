@@ -67,6 +67,8 @@ export class Client {
   private connecting: Promise<void> | undefined;
   /** Built at construction so that a bad target fails there, not at first use; consumed by connect(). */
   private next: ClientConnection | undefined;
+  private readonly progressListeners = new Map<string, (progress: Progress) => void>();
+  private progressTokens = 0;
 
   constructor(target: ClientTarget, options: ClientOptions = {}) {
     this.target = target;
@@ -118,11 +120,17 @@ export class Client {
   }
 
   async callTool(name: string, args: Record<string, unknown> = {}, options: CallToolOptions = {}): Promise<ToolCallResult> {
-    const result = (await this.client().callTool({ name, arguments: args }, {
-      ...this.requestOptions(options.timeoutMs),
-      ...(options.onProgress ? { onprogress: options.onProgress, resetTimeoutOnProgress: true } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    })) as CallToolResult;
+    const progressToken = options.onProgress ? `fastmcp-ts-progress-${++this.progressTokens}` : undefined;
+    if (progressToken) this.progressListeners.set(progressToken, options.onProgress!);
+    let result: CallToolResult;
+    try {
+      result = (await this.client().callTool(
+        { name, arguments: args, ...(progressToken ? { _meta: { progressToken } } : {}) },
+        { ...this.requestOptions(options.timeoutMs), ...(options.signal ? { signal: options.signal } : {}) },
+      )) as CallToolResult;
+    } finally {
+      if (progressToken) this.progressListeners.delete(progressToken);
+    }
     if (result.isError && (options.raiseOnError ?? true)) throw new ToolError(textOf(result) || `Tool "${name}" failed`);
     return { ...result, data: result.structuredContent as Record<string, unknown> | undefined };
   }
@@ -184,7 +192,30 @@ export class Client {
       await sdk.close().catch(() => undefined);
       throw new FastMCPError(`Could not connect to ${connection.description}: ${describe(error)}`, { cause: error });
     }
+    this.interceptProgress(connection);
     this.sdk = sdk;
+  }
+
+  /**
+   * Delivers progress notifications synchronously, in arrival order. The SDK dispatches
+   * notifications a tick later than responses, so progress that arrives in the same chunk as the
+   * result (common on stdio) would otherwise be dropped once the result removed its handler.
+   */
+  private interceptProgress(connection: ClientConnection): void {
+    const transport = connection.transport;
+    const forward = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      if ("method" in message && message.method === "notifications/progress" && !("id" in message)) {
+        const params = message.params as (Progress & { progressToken?: unknown }) | undefined;
+        const listener = typeof params?.progressToken === "string" ? this.progressListeners.get(params.progressToken) : undefined;
+        if (listener && params) {
+          const { progressToken: _token, _meta: _ignored, ...progress } = params as Progress & { progressToken: string; _meta?: unknown };
+          listener(progress);
+          return;
+        }
+      }
+      forward?.(message, extra);
+    };
   }
 
   private capabilities(): ClientCapabilities {

@@ -128,8 +128,9 @@ export class Dispatcher implements ContextHost {
     return { completion: { values: values.slice(0, MAX_COMPLETIONS), total: values.length, hasMore: values.length > MAX_COMPLETIONS } };
   }
 
+  /** Stateless servers accept subscriptions but cannot deliver updates: there is no session to send them on. */
   subscribe(params: SubscribeRequestParams, scope: RequestScope): Record<string, never> {
-    scope.session.subscriptions.add(params.uri);
+    if (scope.session.belongsToClient) scope.session.subscriptions.add(params.uri);
     return {};
   }
 
@@ -138,8 +139,9 @@ export class Dispatcher implements ContextHost {
     return {};
   }
 
+  /** On a stateless server the level cannot be remembered per client, so every message is sent. */
   setLogLevel(params: SetLevelRequestParams, scope: RequestScope): Record<string, never> {
-    scope.session.logLevel = params.level;
+    if (scope.session.belongsToClient) scope.session.logLevel = params.level;
     return {};
   }
 

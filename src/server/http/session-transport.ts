@@ -70,6 +70,8 @@ export class HttpSessionTransport implements Transport {
       return;
     }
     if ("method" in message && message.method === "notifications/cancelled") {
+      // Without a session, a cancellation cannot be tied to the client that sent the request.
+      if (this.sessionId === undefined) return;
       const internal = this.internalIdOf(message.params?.requestId as RequestId | undefined);
       if (internal === undefined) return;
       const pending = this.pending.get(internal)!;
