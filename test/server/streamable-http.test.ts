@@ -201,6 +201,16 @@ describe("sessions", () => {
     expect(gone.status).toBe(404);
   });
 
+  it("does not close streams of clients that cannot resume them (before 2025-11-25)", async () => {
+    const { url } = await start();
+    const init = await postRaw(url!, { ...INITIALIZE, params: { ...INITIALIZE.params, protocolVersion: "2025-06-18" } });
+    const session = init.headers.get("mcp-session-id")!;
+    const headers = { "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+    const response = await postRaw(url!, { jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "poll", arguments: {} } }, headers);
+    const events = await readSse(response);
+    expect(events.at(-1)!.data).toMatchObject({ id: 8, result: { content: [{ text: "finished while you were away" }] } });
+  });
+
   it("allows one GET stream per session and delivers server notifications on it", async () => {
     const { url } = await start();
     const session = await openSession(url!);

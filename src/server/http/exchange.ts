@@ -14,7 +14,7 @@ export interface ExchangeOptions {
   /** The body was a JSON-RPC batch: answer with an array. */
   batch: boolean;
   headers: Record<string, string>;
-  /** Streams can be resumed (stateful sessions), so closing one mid-request loses nothing. */
+  /** The client can resume a closed stream (a session whose streams are primed), so closing one mid-request loses nothing. */
   resumable: boolean;
   /** Builds the event stream if the exchange upgrades to SSE. */
   stream: () => EventStream;

@@ -45,6 +45,14 @@ export class HttpSession {
     return this.id !== undefined;
   }
 
+  /**
+   * Streams start with a priming event (protocol 2025-11-25 on): only then does a client hold an
+   * event id to resume from, so only then may the server close a stream mid-request.
+   */
+  get primes(): boolean {
+    return this.resumable && (this.state.protocolVersion ?? "") >= "2025-11-25";
+  }
+
   /** True while nothing runs and no GET stream is connected: the session may expire. */
   get idle(): boolean {
     return this.transport.inFlight === 0 && !this.transport.standalone?.hasLiveConnection;
@@ -58,8 +66,7 @@ export class HttpSession {
   newStream(): EventStream {
     const stream = new EventStream({
       resumable: this.resumable,
-      // Empty-data priming events are only understood from protocol 2025-11-25 on.
-      prime: this.resumable && (this.state.protocolVersion ?? "") >= "2025-11-25",
+      prime: this.primes,
       retryMs: this.settings.retryMs,
       keepAliveMs: this.settings.keepAliveMs,
       headers: this.headers,

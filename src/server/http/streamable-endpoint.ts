@@ -52,6 +52,7 @@ export class StreamableEndpoint {
     this.fastLane = new FastLane(fastmcp.dispatcher);
     if (options.stateless) {
       this.shared = new HttpSession(undefined, fastmcp, options);
+      // connect() wires the transport synchronously before its first await, so no message can be missed.
       void this.shared.connect();
     }
   }
@@ -130,7 +131,7 @@ export class StreamableEndpoint {
       canStream: acceptsEventStream(accept),
       batch,
       headers: session.headers,
-      resumable: session.resumable,
+      resumable: session.primes,
       stream: () => session.newStream(),
     });
     extra.closeSSEStream = () => exchange.closeStream();
