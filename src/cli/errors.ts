@@ -17,6 +17,9 @@ export interface ReportOptions {
   secrets: readonly string[];
 }
 
+/** Shorter values ("X-Debug: 1") are not credentials, and masking them would garble messages. */
+const MIN_SECRET_LENGTH = 4;
+
 const ANSI = /\u001B\[[0-9;]*m/g;
 
 export function stripAnsi(text: string): string {
@@ -57,7 +60,7 @@ function redact(text: string, secrets: readonly string[]): string {
   let result = text;
   // Longest first, so a secret that contains another one is masked whole.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret.length > 0) result = result.split(secret).join("***");
+    if (secret.length >= MIN_SECRET_LENGTH) result = result.split(secret).join("***");
   }
   return result;
 }

@@ -267,10 +267,24 @@ function textOf(result: CallToolResult): string {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    if (cause?.code === "ECONNREFUSED") return "connection refused (is the server running?)";
-    return error.message;
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: string } }).cause;
+  if (cause?.code === "ECONNREFUSED") return "connection refused (is the server running?)";
+  const http = (error as { data?: { status?: unknown; text?: unknown } }).data;
+  if (typeof http?.status === "number") return `HTTP ${http.status}${describeErrorBody(http.text)}`;
+  return error.message;
+}
+
+/** `: <error_description>` from an OAuth or JSON-RPC error body, when there is one. */
+function describeErrorBody(text: unknown): string {
+  if (typeof text !== "string") return "";
+  try {
+    const body = JSON.parse(text) as { error?: unknown; error_description?: unknown };
+    if (typeof body.error_description === "string") return `: ${body.error_description}`;
+    const rpc = body.error as { message?: unknown } | undefined;
+    if (typeof rpc?.message === "string") return `: ${rpc.message}`;
+  } catch {
+    // not JSON: the status says enough
   }
-  return String(error);
+  return "";
 }

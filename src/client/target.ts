@@ -1,7 +1,7 @@
 import { InMemoryTransport, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { FastMCPError } from "../errors.js";
-import { FastMCP } from "../server/fastmcp.js";
+import type { FastMCP } from "../server/fastmcp.js";
 
 /** A server to talk to, as a stdio command. */
 export interface StdioTarget {
@@ -33,7 +33,7 @@ export interface ClientConnection {
 }
 
 export function connectionFor(target: ClientTarget, settings: TransportSettings): ClientConnection {
-  if (target instanceof FastMCP) return memoryConnection(target);
+  if (isFastMCP(target)) return memoryConnection(target);
   if (typeof target === "string" || target instanceof URL) return urlConnection(toUrl(target), settings);
   if (typeof target === "object" && target !== null && typeof target.command === "string") {
     if (Object.keys(settings.headers).length > 0) {
@@ -42,6 +42,13 @@ export function connectionFor(target: ClientTarget, settings: TransportSettings)
     return stdioConnection(target);
   }
   throw new TypeError("Client target must be an http(s) URL, a stdio command { command, args }, or a FastMCP instance");
+}
+
+/** A FastMCP instance by shape: one from another copy of the package fails `instanceof`. */
+function isFastMCP(target: unknown): target is FastMCP {
+  const candidate = target as Partial<Record<keyof FastMCP, unknown>> | null;
+  return typeof candidate === "object" && candidate !== null
+    && typeof candidate.connect === "function" && typeof candidate.tool === "function" && typeof candidate.httpApp === "function";
 }
 
 function toUrl(target: string | URL): URL {
@@ -73,7 +80,7 @@ function stdioConnection(target: StdioTarget): ClientConnection {
   return { transport, kind: "stdio", description: [target.command, ...(target.args ?? [])].join(" ") };
 }
 
-function memoryConnection(server: FastMCP): ClientConnection {
+function memoryConnection(server: Pick<FastMCP, "name" | "connect">): ClientConnection {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   return {
     transport: clientSide,

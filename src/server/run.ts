@@ -38,13 +38,24 @@ export interface RunningServer {
 /** Set by the CLI before it loads a server file, so the file's own run() call uses the CLI's flags. */
 export const RUN_OVERRIDE = Symbol.for("fastmcp-ts.run-override");
 
+/** What the CLI may put under {@link RUN_OVERRIDE}. */
+export interface RunOverride extends RunOptions {
+  /** Load the file to inspect it (`list`, `call`): its own run() call starts nothing. */
+  inspectOnly?: boolean;
+}
+
 export async function runServer(fastmcp: FastMCP, requested: RunOptions): Promise<RunningServer> {
-  const override = (globalThis as Record<symbol, RunOptions | undefined>)[RUN_OVERRIDE];
+  const override = (globalThis as Record<symbol, RunOverride | undefined>)[RUN_OVERRIDE];
+  if (override?.inspectOnly) return idleServer();
   const options = { ...requested, ...override };
   const transport = normalizeTransport(options.transport ?? "stdio");
   const running = transport === "stdio" ? await runStdio(fastmcp) : await runHttp(fastmcp, transport, options);
   if (options.handleSignals ?? true) stopOnSignals(running);
   return running;
+}
+
+function idleServer(): RunningServer {
+  return { transport: "stdio", url: undefined, port: undefined, close: async () => undefined, closed: Promise.resolve() };
 }
 
 function normalizeTransport(transport: string): TransportName {
