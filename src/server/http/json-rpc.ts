@@ -1,4 +1,5 @@
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
+import { isJsonContentType, ProtocolErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/server";
+import type { Context as HonoContext } from "hono";
 
 /** A JSON-RPC error message. */
 export function jsonRpcError(id: RequestId | null, code: number, message: string, data?: unknown): JSONRPCMessage & { id: RequestId } {
@@ -13,4 +14,16 @@ export function jsonRpcErrorResponse(status: number, code: number, message: stri
     status,
     headers: { "content-type": "application/json", ...headers },
   });
+}
+
+/** Reads a POST body that must be JSON: the parsed value, or the 415/400 response refusing it. */
+export async function readJsonBody(c: HonoContext): Promise<{ body: unknown } | { response: Response }> {
+  if (!isJsonContentType(c.req.header("content-type") ?? "")) {
+    return { response: jsonRpcErrorResponse(415, -32000, "Unsupported Media Type: Content-Type must be application/json") };
+  }
+  try {
+    return { body: JSON.parse(await c.req.text()) };
+  } catch {
+    return { response: jsonRpcErrorResponse(400, ProtocolErrorCode.ParseError, "Parse error: the body is not valid JSON") };
+  }
 }

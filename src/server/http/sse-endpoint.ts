@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/core";
-import { isJsonContentType, ProtocolErrorCode, type JSONRPCMessage, type MessageExtraInfo, type Transport } from "@modelcontextprotocol/server";
+import { ProtocolErrorCode, type JSONRPCMessage, type MessageExtraInfo, type Transport } from "@modelcontextprotocol/server";
 import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "../../auth/access-token.js";
 import { toAuthInfo } from "../auth-info.js";
 import type { FastMCP } from "../fastmcp.js";
 import { createProtocolServer } from "../protocol-server.js";
 import { SessionState } from "../session-state.js";
-import { jsonRpcErrorResponse } from "./json-rpc.js";
+import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
 import { ownerOf } from "./session-owner.js";
 import { SseConnection } from "./sse-connection.js";
 
@@ -67,15 +67,9 @@ export class SseEndpoint {
     if (!sessionId) return jsonRpcErrorResponse(400, -32000, "Bad Request: the session_id query parameter is required");
     const transport = this.connections.get(sessionId);
     if (!transport || transport.owner !== ownerOf(auth)) return jsonRpcErrorResponse(404, -32001, "Session not found: open a new SSE connection");
-    if (!isJsonContentType(c.req.header("content-type") ?? "")) {
-      return jsonRpcErrorResponse(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch {
-      return jsonRpcErrorResponse(400, ProtocolErrorCode.ParseError, "Parse error: the body is not valid JSON");
-    }
+    const read = await readJsonBody(c);
+    if ("response" in read) return read.response;
+    const body = read.body;
     const parsed = JSONRPCMessageSchema.safeParse(body);
     if (!parsed.success) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message");
     const extra: MessageExtraInfo = { request: c.req.raw };

@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/core";
 import {
   createMcpHandler,
-  isJsonContentType,
   PROTOCOL_VERSION_META_KEY,
   ProtocolErrorCode,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -20,7 +19,7 @@ import { SessionState } from "../session-state.js";
 import { Exchange, type ResponseMode } from "./exchange.js";
 import { FastLane } from "./fast-lane.js";
 import { HttpSession, type StreamSettings } from "./http-session.js";
-import { jsonRpcErrorResponse } from "./json-rpc.js";
+import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
 import { ownerOf } from "./session-owner.js";
 
 export interface StreamableOptions extends StreamSettings {
@@ -89,15 +88,9 @@ export class StreamableEndpoint {
   private async post(c: HonoContext, auth: AccessToken | undefined): Promise<Response> {
     const accept = c.req.header("accept") ?? "";
     if (!acceptsJson(accept)) return jsonRpcErrorResponse(406, -32000, NOT_ACCEPTABLE_POST);
-    if (!isJsonContentType(c.req.header("content-type") ?? "")) {
-      return jsonRpcErrorResponse(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch {
-      return jsonRpcErrorResponse(400, ProtocolErrorCode.ParseError, "Parse error: the body is not valid JSON");
-    }
+    const read = await readJsonBody(c);
+    if ("response" in read) return read.response;
+    const body = read.body;
     const protocolHeader = c.req.header("mcp-protocol-version");
     if (claimsModernEra(body, protocolHeader)) return this.servedModern(c, body, auth);
 
