@@ -9,9 +9,19 @@ import { INITIALIZE, postRaw } from "../helpers/http.js";
 let mcp: FastMCP;
 afterEach(async () => { await mcp?.close(); });
 
+let started: () => void = () => undefined;
+
 function server() {
   mcp = new FastMCP({ name: "life" });
-  mcp.tool({ name: "slow", parameters: z.object({ ms: z.number() }), execute: async ({ ms }) => { await new Promise((r) => setTimeout(r, ms)); return "finished"; } });
+  mcp.tool({
+    name: "slow",
+    parameters: z.object({ ms: z.number() }),
+    execute: async ({ ms }) => {
+      started();
+      await new Promise((r) => setTimeout(r, ms));
+      return "finished";
+    },
+  });
   return mcp;
 }
 
@@ -19,8 +29,9 @@ describe("running and stopping", () => {
   it("lets in-flight calls finish when the server is closed", async () => {
     const running = await server().run({ transport: "http", port: 0, banner: false, handleSignals: false });
     await using client = await new Client(running.url!).connect();
+    const inFlight = new Promise<void>((resolve) => { started = resolve; });
     const call = client.callTool("slow", { ms: 300 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await inFlight;
     const closing = running.close();
     expect((await call).content).toEqual([{ type: "text", text: "finished" }]);
     await closing;
