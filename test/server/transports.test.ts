@@ -172,13 +172,14 @@ describe.each(cases)("$name", (transport) => {
 
   it("cancels a running call when the client aborts it, and keeps serving", async () => {
     if (!transport.sessions) return; // without a session a cancellation cannot be tied to its request
-    const before = Number(((await client.callTool("cancellations")).content[0] as { text: string }).text);
+    const counters = async () => JSON.parse(((await client.callTool("counters")).content[0] as { text: string }).text) as { slowStarted: number; cancellations: number };
+    const before = await counters();
     const abort = new AbortController();
     const call = client.callTool("slow", { ms: 5_000 }, { signal: abort.signal });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect.poll(async () => (await counters()).slowStarted).toBe(before.slowStarted + 1);
     abort.abort("user gave up");
     await expect(call).rejects.toThrow();
-    await expect.poll(async () => Number(((await client.callTool("cancellations")).content[0] as { text: string }).text)).toBe(before + 1);
+    await expect.poll(async () => (await counters()).cancellations).toBe(before.cancellations + 1);
   });
 
   it("lists and reads resources: text, bytes, JSON", async () => {
