@@ -1,6 +1,7 @@
 import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "./access-token.js";
 import type { TokenVerifier } from "./provider.js";
+import { requestHeader } from "../server/http/headers.js";
 
 /** The outcome of checking a request's credentials: the caller's token, or the response refusing it. */
 export type BearerOutcome = { token: AccessToken } | { response: Response };
@@ -15,7 +16,7 @@ export async function authenticateBearer(c: HonoContext, verifier: TokenVerifier
   if (new URL(c.req.url).searchParams.has("access_token")) {
     return { response: challenge(401, "invalid_request", "Access tokens are only accepted in the Authorization header") };
   }
-  const header = c.req.header("authorization");
+  const header = requestHeader(c, "authorization");
   if (header === undefined) return { response: challenge(401, undefined, "Authentication required: send an Authorization: Bearer <token> header") };
   const match = BEARER.exec(header);
   if (!match) return { response: challenge(401, "invalid_request", "The Authorization header must use the Bearer scheme") };

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit as streamingBodyLimit } from "hono/body-limit";
 import { jsonRpcErrorResponse } from "./json-rpc.js";
+import { requestHeader } from "./headers.js";
 
 /**
  * 413 for bodies over `maxBytes`. A request that declares its Content-Length is judged from the
@@ -11,8 +12,8 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler {
   const tooLarge = () => jsonRpcErrorResponse(413, -32000, `Payload Too Large: the body exceeds ${maxBytes} bytes`);
   const streaming = streamingBodyLimit({ maxSize: maxBytes, onError: tooLarge });
   return async (c, next) => {
-    const declared = c.req.header("content-length");
-    if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
+    const declared = requestHeader(c, "content-length");
+    if (declared !== undefined && requestHeader(c, "transfer-encoding") === undefined) {
       if (!/^\d+$/.test(declared)) return jsonRpcErrorResponse(400, -32000, "Bad Request: invalid Content-Length");
       if (Number(declared) > maxBytes) return tooLarge();
       await next();

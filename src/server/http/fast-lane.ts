@@ -60,6 +60,20 @@ export class FastLane {
     return Object.hasOwn(ROUTES, method);
   }
 
+  /**
+   * The request, if `value` is a JSON-RPC request for a fast-lane method. Only the envelope is
+   * checked here; `run` validates the params with the method's own schema, so the message is not
+   * parsed twice.
+   */
+  request(value: unknown): JSONRPCRequest | undefined {
+    if (typeof value !== "object" || value === null) return undefined;
+    const { jsonrpc, id, method, params } = value as Record<string, unknown>;
+    if (jsonrpc !== "2.0" || typeof method !== "string" || !Object.hasOwn(ROUTES, method)) return undefined;
+    if (typeof id !== "string" && !Number.isSafeInteger(id)) return undefined;
+    if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params))) return undefined;
+    return value as JSONRPCRequest;
+  }
+
   run(message: JSONRPCRequest, exchange: Exchange, session: HttpSession, httpRequest: Request, auth: AccessToken | undefined): void {
     const route = ROUTES[message.method]!;
     const abort = new LazyAbort();

@@ -1,6 +1,7 @@
 import { localhostAllowedHostnames, localhostAllowedOrigins, validateHostHeader, validateOriginHeader } from "@modelcontextprotocol/server";
 import type { MiddlewareHandler } from "hono";
 import { jsonRpcErrorResponse } from "./json-rpc.js";
+import { requestHeader } from "./headers.js";
 
 export interface HostGuardOptions {
   /** Hostnames (no port) the Host header may name. */
@@ -26,16 +27,29 @@ export function loopbackGuard(): Required<HostGuardOptions> {
  */
 export function hostGuard(options: HostGuardOptions): MiddlewareHandler {
   const { allowedHosts, allowedOrigins } = options;
+  // Validation parses a URL; clients send the same few Host/Origin values, so remember verdicts.
+  const hostVerdict = memoize((value: string | undefined) => refusal(validateHostHeader(value, allowedHosts!)));
+  const originVerdict = memoize((value: string | undefined) => refusal(validateOriginHeader(value, allowedOrigins!)));
   return async (c, next) => {
-    if (allowedHosts) {
-      const host = validateHostHeader(c.req.header("host"), allowedHosts);
-      if (!host.ok) return jsonRpcErrorResponse(403, -32000, `Forbidden: ${host.message}`);
-    }
-    if (allowedOrigins) {
-      const origin = validateOriginHeader(c.req.header("origin"), allowedOrigins);
-      if (!origin.ok) return jsonRpcErrorResponse(403, -32000, `Forbidden: ${origin.message}`);
-    }
+    const refused = (allowedHosts && hostVerdict(requestHeader(c, "host"))) || (allowedOrigins && originVerdict(requestHeader(c, "origin")));
+    if (refused) return jsonRpcErrorResponse(403, -32000, `Forbidden: ${refused}`);
     await next();
     return undefined;
+  };
+}
+
+function refusal(result: { ok: true } | { ok: false; message: string }): string | undefined {
+  return result.ok ? undefined : result.message;
+}
+
+/** Caches a pure function of a header value; bounded, so random values cannot grow it. */
+function memoize(verdict: (value: string | undefined) => string | undefined): (value: string | undefined) => string | undefined {
+  const cache = new Map<string | undefined, string | undefined>();
+  return (value) => {
+    if (cache.has(value)) return cache.get(value);
+    const result = verdict(value);
+    if (cache.size >= 256) cache.clear();
+    cache.set(value, result);
+    return result;
   };
 }

@@ -1,5 +1,6 @@
 import { isJsonContentType, ProtocolErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/server";
 import type { Context as HonoContext } from "hono";
+import { requestHeader } from "./headers.js";
 
 /** A JSON-RPC error message. */
 export function jsonRpcError(id: RequestId | null, code: number, message: string, data?: unknown): JSONRPCMessage & { id: RequestId } {
@@ -18,7 +19,7 @@ export function jsonRpcErrorResponse(status: number, code: number, message: stri
 
 /** Reads a POST body that must be JSON: the parsed value, or the 415/400 response refusing it. */
 export async function readJsonBody(c: HonoContext): Promise<{ body: unknown } | { response: Response }> {
-  if (!isJsonContentType(c.req.header("content-type") ?? "")) {
+  if (!isJsonContentType(requestHeader(c, "content-type") ?? "")) {
     return { response: jsonRpcErrorResponse(415, -32000, "Unsupported Media Type: Content-Type must be application/json") };
   }
   try {

@@ -21,6 +21,7 @@ import { FastLane } from "./fast-lane.js";
 import { HttpSession, type StreamSettings } from "./http-session.js";
 import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
 import { ownerOf } from "./session-owner.js";
+import { requestHeader } from "./headers.js";
 
 export interface StreamableOptions extends StreamSettings {
   stateless: boolean;
@@ -86,23 +87,17 @@ export class StreamableEndpoint {
   }
 
   private async post(c: HonoContext, auth: AccessToken | undefined): Promise<Response> {
-    const accept = c.req.header("accept") ?? "";
+    const accept = requestHeader(c, "accept") ?? "";
     if (!acceptsJson(accept)) return jsonRpcErrorResponse(406, -32000, NOT_ACCEPTABLE_POST);
     const read = await readJsonBody(c);
     if ("response" in read) return read.response;
     const body = read.body;
-    const protocolHeader = c.req.header("mcp-protocol-version");
+    const protocolHeader = requestHeader(c, "mcp-protocol-version");
     if (claimsModernEra(body, protocolHeader)) return this.servedModern(c, body, auth);
 
     const batch = Array.isArray(body);
-    const raw: unknown[] = Array.isArray(body) ? body : [body];
-    if (raw.length === 0) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: empty batch");
-    const messages: JSONRPCMessage[] = [];
-    for (const item of raw) {
-      const parsed = JSONRPCMessageSchema.safeParse(item);
-      if (!parsed.success) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message");
-      messages.push(parsed.data as JSONRPCMessage);
-    }
+    const messages = this.messagesOf(body);
+    if (messages instanceof Response) return messages;
 
     const initialize = messages.some((m) => "method" in m && m.method === "initialize");
     if (initialize && messages.length > 1) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: initialize must be sent alone");
@@ -138,17 +133,32 @@ export class StreamableEndpoint {
     return exchange.response;
   }
 
+  /** The JSON-RPC messages of a body, or the 400 refusing it. Fast-lane requests skip the full schema. */
+  private messagesOf(body: unknown): JSONRPCMessage[] | Response {
+    const fast = this.fastLane.request(body);
+    if (fast) return [fast];
+    const raw: unknown[] = Array.isArray(body) ? body : [body];
+    if (raw.length === 0) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: empty batch");
+    const messages: JSONRPCMessage[] = [];
+    for (const item of raw) {
+      const parsed = JSONRPCMessageSchema.safeParse(item);
+      if (!parsed.success) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message");
+      messages.push(parsed.data as JSONRPCMessage);
+    }
+    return messages;
+  }
+
   private get(c: HonoContext, auth: AccessToken | undefined): Response | Promise<Response> {
     if (this.options.stateless) return this.methodNotAllowed();
-    if (!acceptsEventStream(c.req.header("accept") ?? "", true)) {
+    if (!acceptsEventStream(requestHeader(c, "accept") ?? "", true)) {
       return jsonRpcErrorResponse(406, -32000, "Not Acceptable: the client must accept text/event-stream");
     }
     const session = this.sessionFor(c, auth);
     if (session instanceof Response) return session;
-    const protocolHeader = c.req.header("mcp-protocol-version");
+    const protocolHeader = requestHeader(c, "mcp-protocol-version");
     if (protocolHeader !== undefined && !LEGACY_VERSIONS.has(protocolHeader)) return unsupportedVersion(protocolHeader, session.headers);
     session.lastSeen = Date.now();
-    const lastEventId = c.req.header("last-event-id");
+    const lastEventId = requestHeader(c, "last-event-id");
     if (lastEventId !== undefined) {
       return session.resume(lastEventId)
         ?? jsonRpcErrorResponse(404, -32000, "Not Found: that stream has expired or never existed; send the request again", session.headers);
@@ -168,7 +178,7 @@ export class StreamableEndpoint {
 
   private sessionFor(c: HonoContext, auth: AccessToken | undefined): HttpSession | Response {
     if (this.shared) return this.shared;
-    const id = c.req.header("mcp-session-id");
+    const id = requestHeader(c, "mcp-session-id");
     if (id === undefined) return jsonRpcErrorResponse(400, -32000, "Bad Request: the Mcp-Session-Id header is required (send initialize first)");
     const session = this.sessions.get(id);
     if (!session || session.owner !== ownerOf(auth)) return jsonRpcErrorResponse(404, -32001, "Session not found: it expired or was closed; initialize a new one");
@@ -177,7 +187,7 @@ export class StreamableEndpoint {
 
   private async sessionForInitialize(c: HonoContext, auth: AccessToken | undefined): Promise<HttpSession | Response> {
     if (this.shared) return this.shared;
-    if (c.req.header("mcp-session-id") !== undefined) {
+    if (requestHeader(c, "mcp-session-id") !== undefined) {
       return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: initialize starts a new session and must not carry an Mcp-Session-Id");
     }
     if (this.closed) return jsonRpcErrorResponse(503, -32000, "The server is shutting down");
