@@ -8,7 +8,7 @@ import type { SchemaInput } from "./components/schema.js";
 import { defineTool, type ToolOptions } from "./components/tool.js";
 import { getContext, type Context } from "./context.js";
 import { Dispatcher } from "./dispatcher.js";
-import { createHttpApp, type HttpApp, type HttpAppOptions, type HttpEnv } from "./http/app.js";
+import { createHttpApp, type HttpApp, type HttpAppOptions } from "./http/app.js";
 import { createProtocolServer, type ServerIdentity } from "./protocol-server.js";
 import { Registry, type ComponentKind } from "./registry.js";
 import { runServer, type RunOptions, type RunningServer } from "./run.js";
@@ -138,7 +138,7 @@ export class FastMCP {
   }
 
   /** The HTTP app (Hono): mount it in another app, or serve `app.fetch` on any runtime. */
-  httpApp(options: HttpAppOptions = {}): Hono<HttpEnv> {
+  httpApp(options: HttpAppOptions = {}): Hono {
     const http = createHttpApp(this, { ...this.httpDefaults, ...options });
     this.httpApps.add(http);
     return http.app;

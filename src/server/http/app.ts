@@ -1,10 +1,8 @@
-import { Hono, type Context as HonoContext } from "hono";
+import { Hono } from "hono";
 import { DEFAULT_MAX_REQUEST_BODY_SIZE } from "@modelcontextprotocol/server";
-import type { AccessToken } from "../../auth/access-token.js";
-import { authenticateBearer } from "../../auth/bearer.js";
 import type { FastMCP } from "../fastmcp.js";
 import type { ResponseMode } from "./exchange.js";
-import { bodyLimit } from "./body-limit.js";
+import { createGate } from "./gate.js";
 import { hostGuard } from "./host-guard.js";
 import { SseEndpoint } from "./sse-endpoint.js";
 import { StreamableEndpoint } from "./streamable-endpoint.js";
@@ -38,35 +36,38 @@ export interface HttpAppOptions {
 
 /** An HTTP app serving one FastMCP instance, with what the server needs to shut it down. */
 export interface HttpApp {
-  readonly app: Hono<HttpEnv>;
+  readonly app: Hono;
   /** MCP requests being handled right now. */
   inFlight(): number;
   close(): Promise<void>;
 }
 
-/** What the MCP routes store on the request context: the caller's validated token. */
-export type HttpEnv = { Variables: { accessToken: AccessToken | undefined } };
 
 export function createHttpApp(fastmcp: FastMCP, options: HttpAppOptions = {}): HttpApp {
   const transport = options.transport ?? "http";
   const path = normalizePath(options.path ?? (transport === "sse" ? "/sse" : "/mcp"));
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_SIZE;
   const keepAliveMs = options.keepAliveMs ?? 15_000;
-  const app = new Hono<HttpEnv>();
+  const app = new Hono();
+  const hosts = options.allowedHosts || options.allowedOrigins ? { allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins } : undefined;
 
-  if (options.allowedHosts || options.allowedOrigins) {
-    app.use("*", hostGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }));
+  for (const route of fastmcp.customRoutes) {
+    if (hosts) app.on(route.method, route.path, hostGuard(hosts), route.handler);
+    else app.on(route.method, route.path, route.handler);
   }
-  for (const route of fastmcp.customRoutes) app.on(route.method, route.path, route.handler);
 
-  const limit = bodyLimit(maxBodyBytes);
-  const authenticate = authMiddleware(fastmcp);
+  const gate = createGate({
+    hosts,
+    maxBodyBytes,
+    verifier: fastmcp.auth,
+    onVerifierError: (error) => fastmcp.dispatcher.reportError(error, "token verification"),
+  });
 
   if (transport === "sse") {
     const messagePath = normalizePath(options.messagePath ?? "/messages/");
     const sse = new SseEndpoint(fastmcp, messagePath, keepAliveMs);
-    app.get(path, authenticate, (c) => sse.open(c, c.get("accessToken")));
-    for (const p of bothForms(messagePath)) app.post(p, limit, authenticate, (c) => sse.post(c, c.get("accessToken")));
+    app.get(path, (c) => gate(c, (token) => sse.open(c, token)));
+    for (const p of bothForms(messagePath)) app.post(p, (c) => gate(c, (token) => sse.post(c, token)));
     return { app, inFlight: () => 0, close: () => sse.close() };
   }
 
@@ -81,23 +82,8 @@ export function createHttpApp(fastmcp: FastMCP, options: HttpAppOptions = {}): H
     maxBuffered: 1_000,
     resumeWindowMs: 5 * 60_000,
   });
-  for (const p of bothForms(path)) app.all(p, limit, authenticate, (c) => endpoint.handle(c, c.get("accessToken")));
+  for (const p of bothForms(path)) app.all(p, (c) => gate(c, (token) => endpoint.handle(c, token)));
   return { app, inFlight: () => endpoint.inFlight, close: () => endpoint.close() };
-}
-
-function authMiddleware(fastmcp: FastMCP) {
-  const verifier = fastmcp.auth;
-  return async (c: HonoContext<HttpEnv>, next: () => Promise<void>): Promise<Response | undefined> => {
-    if (!verifier) {
-      c.set("accessToken", undefined);
-      return next().then(() => undefined);
-    }
-    const outcome = await authenticateBearer(c, verifier, (error) => fastmcp.dispatcher.reportError(error, "token verification"));
-    if ("response" in outcome) return outcome.response;
-    c.set("accessToken", outcome.token);
-    await next();
-    return undefined;
-  };
 }
 
 function normalizePath(path: string): string {

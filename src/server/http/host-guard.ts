@@ -1,7 +1,7 @@
 import { localhostAllowedHostnames, localhostAllowedOrigins, validateHostHeader, validateOriginHeader } from "@modelcontextprotocol/server";
-import type { MiddlewareHandler } from "hono";
-import { jsonRpcErrorResponse } from "./json-rpc.js";
+import type { Context as HonoContext, MiddlewareHandler } from "hono";
 import { requestHeader } from "./headers.js";
+import { jsonRpcErrorResponse } from "./json-rpc.js";
 
 export interface HostGuardOptions {
   /** Hostnames (no port) the Host header may name. */
@@ -22,17 +22,27 @@ export function loopbackGuard(): Required<HostGuardOptions> {
 }
 
 /**
- * Rejects requests whose Host (or browser Origin) is not allowed, with 403: a web page on another
- * site cannot reach a local server by rebinding its own domain to 127.0.0.1.
+ * The DNS-rebinding check: a 403 response for a request whose Host (or browser Origin) is not
+ * allowed, undefined otherwise. A web page on another site cannot reach a local server by
+ * rebinding its own domain to 127.0.0.1.
  */
-export function hostGuard(options: HostGuardOptions): MiddlewareHandler {
+export function hostCheck(options: HostGuardOptions): (c: HonoContext) => Response | undefined {
   const { allowedHosts, allowedOrigins } = options;
   // Validation parses a URL; clients send the same few Host/Origin values, so remember verdicts.
-  const hostVerdict = memoize((value: string | undefined) => refusal(validateHostHeader(value, allowedHosts!)));
-  const originVerdict = memoize((value: string | undefined) => refusal(validateOriginHeader(value, allowedOrigins!)));
+  const hostVerdict = allowedHosts && memoize((value) => refusal(validateHostHeader(value, allowedHosts)));
+  const originVerdict = allowedOrigins && memoize((value) => refusal(validateOriginHeader(value, allowedOrigins)));
+  return (c) => {
+    const refused = hostVerdict?.(requestHeader(c, "host")) ?? originVerdict?.(requestHeader(c, "origin"));
+    return refused === undefined ? undefined : jsonRpcErrorResponse(403, -32000, `Forbidden: ${refused}`);
+  };
+}
+
+/** The same check as Hono middleware, for the custom routes. */
+export function hostGuard(options: HostGuardOptions): MiddlewareHandler {
+  const check = hostCheck(options);
   return async (c, next) => {
-    const refused = (allowedHosts && hostVerdict(requestHeader(c, "host"))) || (allowedOrigins && originVerdict(requestHeader(c, "origin")));
-    if (refused) return jsonRpcErrorResponse(403, -32000, `Forbidden: ${refused}`);
+    const refused = check(c);
+    if (refused) return refused;
     await next();
     return undefined;
   };
