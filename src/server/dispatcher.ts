@@ -23,6 +23,7 @@ import { ToolResult, type ToolEntry } from "./components/tool.js";
 import { toContentBlocks } from "./components/content.js";
 import { Context, runWithContext, type ContextHost } from "./context.js";
 import type { Registry } from "./registry.js";
+import { andThen, isPromiseLike, type MaybePromise } from "./maybe-promise.js";
 import type { RequestScope } from "./request-scope.js";
 
 export interface DispatcherOptions {
@@ -62,20 +63,22 @@ export class Dispatcher implements ContextHost {
     return { prompts: this.registry.promptList() };
   }
 
-  async callTool(params: CallToolRequestParams, scope: RequestScope): Promise<CallToolResult> {
+  /** Synchronous when the arguments validate synchronously and the tool returns a plain value. */
+  callTool(params: CallToolRequestParams, scope: RequestScope): MaybePromise<CallToolResult> {
     const tool = this.registry.tool(params.name);
     if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
-    let checked = tool.parameters.validate(params.arguments ?? {});
-    if (checked instanceof Promise) checked = await checked;
-    if (!checked.ok) return errorResult(`Invalid arguments for tool "${tool.name}": ${checked.message}`);
-    const ctx = new Context(scope, this);
-    let value: unknown;
-    try {
-      value = await runWithContext(ctx, () => tool.execute(checked.value, ctx));
-    } catch (error) {
-      return errorResult(this.failureMessage(error, ToolError, `Error calling tool "${tool.name}"`));
-    }
-    return this.toolResult(tool, value);
+    return andThen(tool.parameters.validate(params.arguments ?? {}), (checked) => {
+      if (!checked.ok) return errorResult(`Invalid arguments for tool "${tool.name}": ${checked.message}`);
+      const ctx = new Context(scope, this);
+      let value: unknown;
+      try {
+        value = runWithContext(ctx, () => tool.execute(checked.value, ctx));
+      } catch (error) {
+        return this.toolFailure(tool, error);
+      }
+      if (!isPromiseLike(value)) return this.toolResult(tool, value);
+      return Promise.resolve(value).then((settled) => this.toolResult(tool, settled), (error: unknown) => this.toolFailure(tool, error));
+    });
   }
 
   async readResource(uri: string, scope: RequestScope): Promise<ReadResourceResult> {
@@ -177,29 +180,30 @@ export class Dispatcher implements ContextHost {
     return args;
   }
 
-  private async toolResult(tool: ToolEntry, value: unknown): Promise<CallToolResult> {
+  private toolFailure(tool: ToolEntry, error: unknown): CallToolResult {
+    return errorResult(this.failureMessage(error, ToolError, `Error calling tool "${tool.name}"`));
+  }
+
+  private toolResult(tool: ToolEntry, value: unknown): MaybePromise<CallToolResult> {
     if (value instanceof ToolResult) {
-      if (tool.output && value.structuredContent !== undefined && !value.isError) {
-        const problem = await this.outputProblem(tool, value.structuredContent);
-        if (problem) return errorResult(problem);
-      }
-      return value.toWire();
+      if (!tool.output || value.structuredContent === undefined || value.isError) return value.toWire();
+      return andThen(this.outputProblem(tool, value.structuredContent), (problem) => (problem ? errorResult(problem) : value.toWire()));
     }
     if (!tool.output) return { content: toContentBlocks(value) };
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       return errorResult(`Tool "${tool.name}" declares an outputSchema but returned ${Array.isArray(value) ? "an array" : typeof value}, not an object`);
     }
-    const problem = await this.outputProblem(tool, value);
-    if (problem) return errorResult(problem);
-    return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value as Record<string, unknown> };
+    return andThen(this.outputProblem(tool, value), (problem): CallToolResult => (problem
+      ? errorResult(problem)
+      : { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value as Record<string, unknown> }));
   }
 
-  private async outputProblem(tool: ToolEntry, value: unknown): Promise<string | undefined> {
-    let checked = tool.output!.validate(value);
-    if (checked instanceof Promise) checked = await checked;
-    if (checked.ok) return undefined;
-    this.options.onError(new Error(`output does not match outputSchema: ${checked.message}`), `tool "${tool.name}"`);
-    return `Tool "${tool.name}" returned output that does not match its outputSchema: ${checked.message}`;
+  private outputProblem(tool: ToolEntry, value: unknown): MaybePromise<string | undefined> {
+    return andThen(tool.output!.validate(value), (checked) => {
+      if (checked.ok) return undefined;
+      this.options.onError(new Error(`output does not match outputSchema: ${checked.message}`), `tool "${tool.name}"`);
+      return `Tool "${tool.name}" returned output that does not match its outputSchema: ${checked.message}`;
+    });
   }
 
   /** The message a client sees for a failed handler: user-facing errors verbatim, others maybe masked. */

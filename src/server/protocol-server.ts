@@ -26,7 +26,7 @@ export function createProtocolServer(identity: ServerIdentity, dispatcher: Dispa
   const scope = (ctx: ServerContext) => scopeFromSdk(ctx, session, options.originalRequestId);
 
   server.setRequestHandler("tools/list", () => dispatcher.listTools());
-  server.setRequestHandler("tools/call", (request, ctx) => dispatcher.callTool(request.params, scope(ctx)));
+  server.setRequestHandler("tools/call", async (request, ctx) => dispatcher.callTool(request.params, scope(ctx)));
   server.setRequestHandler("resources/list", () => dispatcher.listResources());
   server.setRequestHandler("resources/templates/list", () => dispatcher.listResourceTemplates());
   server.setRequestHandler("resources/read", (request, ctx) => dispatcher.readResource(request.params.uri, scope(ctx)));

@@ -13,7 +13,8 @@ export interface ExchangeOptions {
   canStream: boolean;
   /** The body was a JSON-RPC batch: answer with an array. */
   batch: boolean;
-  headers: Record<string, string>;
+  /** Headers of a JSON answer: the content type and the session id. */
+  jsonHeaders: Record<string, string>;
   /** The client can resume a closed stream (a session whose streams are primed), so closing one mid-request loses nothing. */
   resumable: boolean;
   /** Builds the event stream if the exchange upgrades to SSE. */
@@ -29,6 +30,8 @@ export class Exchange {
   private settle!: (response: Response) => void;
   private settled = false;
   private expected = 0;
+  /** False while requests are still being added: answers that come early must not end the exchange. */
+  private sealed = false;
   private readonly answers: JSONRPCMessage[] = [];
   private stream: EventStream | undefined;
 
@@ -38,7 +41,7 @@ export class Exchange {
   }
 
   get done(): boolean {
-    return this.expected > 0 && this.answers.length === this.expected;
+    return this.sealed && this.answers.length === this.expected;
   }
 
   /** Registers one more request this exchange must answer. */
@@ -46,15 +49,22 @@ export class Exchange {
     this.expected++;
   }
 
+  /** Every request has been registered: the exchange may end once they are all answered. */
+  seal(): void {
+    this.sealed = true;
+    if (this.done) this.finish();
+  }
+
   /** Delivers the final response to one of the exchange's requests. */
   respond(message: JSONRPCMessage): void {
     this.answers.push(message);
-    if (this.stream) {
-      this.stream.send(message);
-      if (this.done) this.stream.finish();
-    } else if (this.done) {
-      this.settleJson();
-    }
+    this.stream?.send(message);
+    if (this.done) this.finish();
+  }
+
+  private finish(): void {
+    if (this.stream) this.stream.finish();
+    else this.settleJson();
   }
 
   /**
@@ -87,7 +97,7 @@ export class Exchange {
     if (this.settled) return;
     this.settled = true;
     const body = this.options.batch ? this.answers : this.answers[0];
-    this.settle(new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json", ...this.options.headers } }));
+    this.settle(new Response(JSON.stringify(body), { status: 200, headers: this.options.jsonHeaders }));
   }
 }
 

@@ -21,6 +21,7 @@ export class HttpSession {
   readonly transport: HttpSessionTransport;
   readonly server: Server;
   readonly headers: Record<string, string>;
+  readonly jsonHeaders: Record<string, string>;
   lastSeen = Date.now();
   private readonly streams = new Map<string, EventStream>();
 
@@ -38,6 +39,7 @@ export class HttpSession {
     });
     this.transport.setProtocolVersion = (version) => { this.state.protocolVersion = version; };
     this.headers = id === undefined ? {} : { "mcp-session-id": id };
+    this.jsonHeaders = { "content-type": "application/json", ...this.headers };
     if (id !== undefined) fastmcp.track(this.server, this.state);
   }
 

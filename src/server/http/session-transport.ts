@@ -54,12 +54,12 @@ export class HttpSessionTransport implements Transport {
     return this.pending.get(id)?.exchange.emit(message) ?? false;
   }
 
-  /** Answers request `id` (restoring the client's id) and forgets it. */
-  complete(id: number, message: JSONRPCMessage & { id: RequestId }): void {
+  /** Answers request `id` with `response`, which already carries the client's id, and forgets it. */
+  complete(id: number, response: JSONRPCMessage): void {
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
-    pending.exchange.respond({ ...message, id: pending.originalId } as JSONRPCMessage);
+    pending.exchange.respond(response);
   }
 
   /** Hands a client message to the protocol server; requests are re-numbered and tracked first. */
@@ -87,9 +87,12 @@ export class HttpSessionTransport implements Transport {
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.closed) return;
-    if (("result" in message || "error" in message) && typeof message.id === "number" && this.pending.has(message.id)) {
-      this.complete(message.id, message as JSONRPCMessage & { id: RequestId });
-      return;
+    if (("result" in message || "error" in message) && typeof message.id === "number") {
+      const pending = this.pending.get(message.id);
+      if (pending) {
+        this.complete(message.id, { ...message, id: pending.originalId } as JSONRPCMessage);
+        return;
+      }
     }
     const related = options?.relatedRequestId;
     if (typeof related === "number" && this.emitFor(related, message)) return;

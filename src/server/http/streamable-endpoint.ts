@@ -68,7 +68,7 @@ export class StreamableEndpoint {
     return this.sessions.size;
   }
 
-  handle = async (c: HonoContext, auth: AccessToken | undefined): Promise<Response> => {
+  handle = (c: HonoContext, auth: AccessToken | undefined): Response | Promise<Response> => {
     switch (c.req.method) {
       case "POST": return this.post(c, auth);
       case "GET": return this.get(c, auth);
@@ -106,10 +106,9 @@ export class StreamableEndpoint {
     if (!initialize && protocolHeader !== undefined && !LEGACY_VERSIONS.has(protocolHeader)) return unsupportedVersion(protocolHeader, session.headers);
     session.lastSeen = Date.now();
 
-    const extra: MessageExtraInfo = { request: c.req.raw };
-    if (auth) extra.authInfo = toAuthInfo(auth);
     const requests = messages.filter((m): m is JSONRPCRequest => "method" in m && "id" in m);
     if (requests.length === 0) {
+      const extra = sdkExtra(c, auth, undefined);
       for (const message of messages) session.transport.deliver(message, undefined, extra);
       return new Response(null, { status: 202, headers: session.headers });
     }
@@ -118,18 +117,20 @@ export class StreamableEndpoint {
       mode: this.options.responseMode,
       canStream: acceptsEventStream(accept),
       batch,
-      headers: session.headers,
+      jsonHeaders: session.jsonHeaders,
       resumable: session.primes,
       stream: () => session.newStream(),
     });
-    extra.closeSSEStream = () => exchange.closeStream();
+    let extra: MessageExtraInfo | undefined;
     for (const message of messages) {
       if ("method" in message && "id" in message && this.fastLane.handles(message.method)) {
         this.fastLane.run(message as JSONRPCRequest, exchange, session, c.req.raw, auth);
       } else {
+        extra ??= sdkExtra(c, auth, exchange);
         session.transport.deliver(message, exchange, extra);
       }
     }
+    exchange.seal();
     return exchange.response;
   }
 
@@ -232,6 +233,14 @@ export class StreamableEndpoint {
       }
     }
   }
+}
+
+/** What the SDK protocol server is told about a message's HTTP context. */
+function sdkExtra(c: HonoContext, auth: AccessToken | undefined, exchange: Exchange | undefined): MessageExtraInfo {
+  const extra: MessageExtraInfo = { request: c.req.raw };
+  if (auth) extra.authInfo = toAuthInfo(auth);
+  if (exchange) extra.closeSSEStream = () => exchange.closeStream();
+  return extra;
 }
 
 function chain(first: (() => void) | undefined, second: () => void): () => void {
