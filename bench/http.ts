@@ -1,0 +1,336 @@
+/**
+ * Streamable HTTP benchmark: `tools/call` of an echo tool, server CPU time per request.
+ *
+ *   npm run bench                         # all servers, 50 connections, 10 s each
+ *   npm run bench -- --duration 3 --only raw,fastmcp-stateless
+ *
+ * Each server runs in its own `node` process pinned to core 0; this process (the autocannon load
+ * generator) pins itself to core 1. See docs/benchmarks.md for what is measured and why.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, release } from "node:os";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { runLoad, type LoadOptions, type LoadResult } from "./lib/load.js";
+import { collectGarbage, openSession, openSessions, sampleCalls } from "./lib/mcp.js";
+import { clockTicksPerSecond, pinProcess, rssBytes } from "./lib/proc.js";
+import {
+  memoryTable,
+  microsPerRequest,
+  problemOf,
+  targets,
+  targetTable,
+  throughputTable,
+  type CallMemory,
+  type MemorySnapshot,
+  type SessionMemory,
+  type Target,
+  type ThroughputRow,
+} from "./lib/report.js";
+import { buildServers, checkDist, startServer, type ServerProcess } from "./lib/server-process.js";
+
+const KINDS = ["raw", "sdk-stateless", "sdk-per-request", "fastmcp-stateless", "fastmcp-stateful"];
+const SERVER_CORE = 0;
+const LOADGEN_CORE = 1;
+/** Calls served before the session-memory baseline, so the heap has reached its working size. */
+const SESSION_WARMUP_CALLS = 20_000;
+
+const USAGE = `Usage: npx tsx bench/http.ts [options]
+  --duration <s>      measured seconds per server (default 10)
+  --warmup <s>        warm-up seconds per server before measuring (default 3)
+  --connections <n>   concurrent connections (default 50)
+  --rounds <n>        measure every server n times, interleaved; report the median (default 1)
+  --only <a,b>        servers to run, from: ${KINDS.join(", ")}
+  --sessions <n>      stateful sessions opened for the per-session memory figure (default 2000)
+  --calls <a,b,c>     call counts at which FastMCP's memory is read (default 1000,10000,100000)
+  --skip-memory       skip the memory measurements
+  --json <path>       where to write the results (default bench/results/latest.json; "" to skip)
+  --cpu-prof <dir>    write a V8 CPU profile of each measured server there (inflates its CPU time)`;
+
+interface Settings {
+  duration: number;
+  warmup: number;
+  connections: number;
+  rounds: number;
+  kinds: string[];
+  sessions: number;
+  /** Increasing call counts at which the memory of FastMCP servers is read. */
+  checkpoints: number[];
+  memory: boolean;
+  json: string;
+  cpuProfileDir: string | undefined;
+}
+
+function settings(): Settings {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "10" },
+      warmup: { type: "string", default: "3" },
+      connections: { type: "string", default: "50" },
+      rounds: { type: "string", default: "1" },
+      only: { type: "string" },
+      sessions: { type: "string", default: "2000" },
+      calls: { type: "string", default: "1000,10000,100000" },
+      "skip-memory": { type: "boolean", default: false },
+      json: { type: "string", default: "bench/results/latest.json" },
+      "cpu-prof": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const kinds = values.only === undefined ? KINDS : values.only.split(",").map((k) => k.trim()).filter(Boolean);
+  const unknown = kinds.filter((k) => !KINDS.includes(k));
+  if (unknown.length > 0) throw new Error(`unknown server(s) ${unknown.join(", ")}; choose from ${KINDS.join(", ")}`);
+  return {
+    duration: positive(values.duration, "--duration"),
+    warmup: nonNegative(values.warmup, "--warmup"),
+    connections: positive(values.connections, "--connections"),
+    rounds: positive(values.rounds, "--rounds"),
+    kinds,
+    sessions: positive(values.sessions, "--sessions"),
+    checkpoints: checkpoints(values.calls),
+    memory: !values["skip-memory"],
+    json: values.json,
+    cpuProfileDir: values["cpu-prof"],
+  };
+}
+
+function positive(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(value > 0)) throw new Error(`${flag} must be a positive number, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function checkpoints(text: string): number[] {
+  const counts = text.split(",").map((n) => positive(n, "--calls"));
+  if (counts.length < 2 || counts.some((n, i) => i > 0 && n <= counts[i - 1]!)) throw new Error("--calls needs at least two increasing counts");
+  return counts;
+}
+
+function nonNegative(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(value >= 0)) throw new Error(`${flag} must be a number ≥ 0, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** A JSON-RPC id source: every request a server sees carries a new id. */
+function idCounter(): () => number {
+  let next = 1;
+  return () => next++;
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** The session a call needs: one initialized session for the stateful server, none otherwise. */
+function sessionFor(server: ServerProcess): Promise<string | undefined> {
+  return server.kind === "fastmcp-stateful" ? openSession(server.url) : Promise.resolve(undefined);
+}
+
+interface Round {
+  result: LoadResult | undefined;
+  problem: string | undefined;
+}
+
+/** One round for one server: a fresh process, sample calls, warm-up, the measured window, sample calls. */
+async function measureRound(script: string, kind: string, round: number, options: Settings): Promise<Round> {
+  const cpuProfile = options.cpuProfileDir ? { dir: options.cpuProfileDir, name: `${kind}-${round}.cpuprofile` } : undefined;
+  const server = await startServer(script, kind, { core: SERVER_CORE, cpuProfile });
+  try {
+    const load = await loadFor(server, options);
+    const sample = () => sampleCalls(server.url, load.sessionId, [load.nextId(), load.nextId(), load.nextId()]);
+    await sample();
+    if (options.warmup > 0) {
+      const warm = await runLoad(server.pid, { ...load, duration: options.warmup });
+      const problem = problemOf(warm);
+      if (problem !== undefined) return { result: warm, problem: `warm-up: ${problem}` };
+    }
+    const result = await runLoad(server.pid, { ...load, duration: options.duration });
+    await sample();
+    return { result, problem: problemOf(result) };
+  } catch (error) {
+    return { result: undefined, problem: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** A server's row: the median round by CPU µs/request, or its first invalid round. */
+function combineRounds(kind: string, rounds: Round[]): ThroughputRow {
+  const roundMicros = rounds.map((r) => (r.result ? microsPerRequest(r.result) : Number.NaN));
+  const invalid = rounds.find((r) => r.problem !== undefined);
+  if (invalid) return { kind, result: invalid.result, problem: invalid.problem, roundMicros };
+  const sorted = [...rounds].sort((a, b) => microsPerRequest(a.result!) - microsPerRequest(b.result!));
+  return { kind, result: sorted[Math.floor((sorted.length - 1) / 2)]!.result, problem: undefined, roundMicros };
+}
+
+async function measureThroughput(script: string, options: Settings): Promise<ThroughputRow[]> {
+  const rounds = new Map<string, Round[]>(options.kinds.map((kind) => [kind, []]));
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const kind of options.kinds) {
+      log(`${kind}: round ${round}/${options.rounds}…`);
+      const measured = await measureRound(script, kind, round, options);
+      rounds.get(kind)!.push(measured);
+      log(`${kind}: ${describe(measured)}`);
+    }
+  }
+  return options.kinds.map((kind) => combineRounds(kind, rounds.get(kind)!));
+}
+
+function describe({ result, problem }: Round): string {
+  const figures = result ? `${Math.round(result.requestsPerSecond)} req/s, ${microsPerRequest(result).toFixed(1)} µs/req` : "failed";
+  return problem === undefined ? figures : `${figures} (INVALID: ${problem})`;
+}
+
+/** Memory (after a full GC) once each checkpoint's number of calls has been served. */
+async function measureCallMemory(script: string, kind: string, options: Settings): Promise<CallMemory> {
+  const server = await startServer(script, kind, { core: SERVER_CORE, gcRoute: true });
+  try {
+    const load = await loadFor(server, options);
+    const points: CallMemory["checkpoints"] = [];
+    let served = 0;
+    for (const target of options.checkpoints) {
+      await calls(server, load, target - served);
+      served = target;
+      points.push({ calls: served, memory: await memoryOf(server) });
+    }
+    return { kind, checkpoints: points };
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * The memory one initialized stateful session holds: (after − before) / N, both after a full GC.
+ * Calls and a few sessions first, so V8's heap spaces have grown to their working size and the
+ * difference is the sessions', not the warm-up's.
+ */
+async function measureSessionMemory(script: string, options: Settings): Promise<SessionMemory> {
+  const server = await startServer(script, "fastmcp-stateful", { core: SERVER_CORE, gcRoute: true });
+  try {
+    await calls(server, await loadFor(server, options), SESSION_WARMUP_CALLS);
+    await openSessions(server.url, 100, 10);
+    const before = await memoryOf(server);
+    await openSessions(server.url, options.sessions, 10);
+    const after = await memoryOf(server);
+    return { sessions: options.sessions, before, after };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** What autocannon needs to call a server: for the stateful one, a freshly initialized session. */
+async function loadFor(server: ServerProcess, options: Settings): Promise<LoadOptions> {
+  return { url: server.url, serverCore: SERVER_CORE, sessionId: await sessionFor(server), connections: options.connections, nextId: idCounter() };
+}
+
+/** Serves `amount` calls; throws if any answer is wrong. */
+async function calls(server: ServerProcess, load: LoadOptions, amount: number): Promise<void> {
+  const result = await runLoad(server.pid, { ...load, amount });
+  const problem = problemOf(result);
+  if (problem !== undefined) throw new Error(`${server.kind}: ${amount} calls: ${problem}`);
+}
+
+async function memoryOf(server: ServerProcess): Promise<MemorySnapshot> {
+  const usage = await collectGarbage(server.url);
+  return { rss: rssBytes(server.pid), heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, newSpace: usage.newSpace };
+}
+
+function machine(): Record<string, string | number> {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  return {
+    // Read before pinning: both report the calling process's affinity, not the machine.
+    nproc: Number(execFileSync("nproc", { encoding: "utf8" }).trim()),
+    availableParallelism: availableParallelism(),
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? "unknown",
+    node: process.version,
+    kernel: release(),
+    clockTicksPerSecond: clockTicksPerSecond(),
+  };
+}
+
+/** The commit the measured build comes from (dist/ may include uncommitted changes). */
+function commit(): string {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+function summary(result: LoadResult): Record<string, number> {
+  return { ...result, cpuMicrosPerRequest: result.serverCpuMicros / result.completed };
+}
+
+interface MemoryResults {
+  calls: CallMemory[];
+  sessions: SessionMemory | undefined;
+}
+
+async function measureMemory(script: string, options: Settings): Promise<MemoryResults> {
+  const calls: CallMemory[] = [];
+  let sessions: SessionMemory | undefined;
+  if (!options.memory) return { calls, sessions };
+  for (const kind of options.kinds.filter((k) => k.startsWith("fastmcp-"))) {
+    log(`${kind}: memory after ${options.checkpoints.join(", ")} calls…`);
+    calls.push(await measureCallMemory(script, kind, options));
+  }
+  if (options.kinds.includes("fastmcp-stateful")) {
+    log(`fastmcp-stateful: memory of ${options.sessions} sessions…`);
+    sessions = await measureSessionMemory(script, options);
+  }
+  return { calls, sessions };
+}
+
+function printReport(rows: ThroughputRow[], memory: MemoryResults, verdicts: Target[]): void {
+  console.log(`\n${throughputTable(rows)}\n`);
+  if (memory.calls.length > 0 || memory.sessions) console.log(`${memoryTable(memory.calls, memory.sessions)}\n`);
+  console.log(targetTable(verdicts));
+}
+
+function writeJson(path: string, host: Record<string, string | number>, options: Settings, rows: ThroughputRow[], memory: MemoryResults, verdicts: Target[]): void {
+  const throughput = rows.map((r) => ({ kind: r.kind, valid: r.problem === undefined, problem: r.problem, roundMicros: r.roundMicros, ...(r.result ? summary(r.result) : {}) }));
+  const document = {
+    date: new Date().toISOString(),
+    commit: commit(),
+    machine: host,
+    settings: options,
+    throughput,
+    callMemory: memory.calls,
+    sessionMemory: memory.sessions,
+    targets: verdicts,
+  };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
+  log(`\nresults written to ${path}`);
+}
+
+async function main(): Promise<void> {
+  const options = settings();
+  checkDist();
+  const host = machine();
+  pinProcess(process.pid, LOADGEN_CORE);
+  const script = buildServers();
+  log(`machine: ${JSON.stringify(host)}`);
+  log(`servers on core ${SERVER_CORE}, load generator on core ${LOADGEN_CORE}; ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per server, ${options.rounds} round(s)`);
+  if (options.cpuProfileDir) log(`CPU profiles go to ${options.cpuProfileDir}: profiling inflates the servers' CPU time`);
+
+  const rows = await measureThroughput(script, options);
+  const memory = await measureMemory(script, options);
+  const verdicts = targets(rows, memory.calls, memory.sessions);
+  printReport(rows, memory, verdicts);
+  if (options.json) writeJson(options.json, host, options, rows, memory, verdicts);
+}
+
+main().catch((error: unknown) => {
+  // A bad flag is the caller's mistake: one line and the usage, not a stack trace.
+  const usageError = error instanceof Error && ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") || / must | needs | unknown server/.test(error.message));
+  if (usageError) process.stderr.write(`bench: ${error.message}\n\n${USAGE}\n`);
+  else process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(usageError ? 2 : 1);
+});
