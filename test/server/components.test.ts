@@ -57,6 +57,45 @@ describe("registering components", () => {
   });
 });
 
+describe("parameter schemas", () => {
+  /** A Standard Schema from no particular library: what valibot or arktype provide. */
+  const positiveCount = {
+    "~standard": {
+      version: 1 as const,
+      vendor: "hand-made",
+      validate: (value: unknown) => {
+        const count = (value as { count?: unknown } | null)?.count;
+        return typeof count === "number" && count > 0 ? { value: { count } } : { issues: [{ message: "must be a positive number", path: ["count"] }] };
+      },
+      jsonSchema: {
+        input: () => ({ type: "object", properties: { count: { type: "number", exclusiveMinimum: 0 } }, required: ["count"] }),
+        output: () => ({ type: "object", properties: { count: { type: "number" } } }),
+      },
+    },
+  };
+
+  it("accepts any Standard Schema that can describe itself as JSON Schema", async () => {
+    const server = new FastMCP({ name: "standard" }).tool({ name: "repeat", parameters: positiveCount, execute: ({ count }) => "x".repeat(count) });
+    await using client = await new Client(server).connect();
+    expect((await client.listTools())[0]!.inputSchema).toEqual({ type: "object", properties: { count: { type: "number", exclusiveMinimum: 0 } }, required: ["count"] });
+    expect((await client.callTool("repeat", { count: 3 })).content).toEqual([{ type: "text", text: "xxx" }]);
+    await expect(client.callTool("repeat", { count: -1 })).rejects.toThrow('Invalid arguments for tool "repeat": count: must be a positive number');
+  });
+
+  it("refuses a Standard Schema that cannot describe itself", () => {
+    const opaque = { "~standard": { version: 1 as const, vendor: "opaque", validate: (value: unknown) => ({ value }) } };
+    expect(() => new FastMCP({ name: "x" }).tool({ name: "t", parameters: opaque, execute: noop })).toThrow(/does not implement Standard JSON Schema/);
+  });
+
+  it("validates asynchronous schemas", async () => {
+    const slowCheck = z.object({ name: z.string().refine(async (name) => name !== "taken", "is taken") });
+    const server = new FastMCP({ name: "async" }).tool({ name: "claim", parameters: slowCheck, execute: ({ name }) => `claimed ${name}` });
+    await using client = await new Client(server).connect();
+    expect((await client.callTool("claim", { name: "free" })).content).toEqual([{ type: "text", text: "claimed free" }]);
+    await expect(client.callTool("claim", { name: "taken" })).rejects.toThrow("name: is taken");
+  });
+});
+
 describe("tool results", () => {
   it("converts return values into content", async () => {
     const server = new FastMCP({ name: "results", onError: () => undefined })
