@@ -1,44 +1,55 @@
 import type { Context as HonoContext } from "hono";
-import type { AccessToken } from "./access-token.js";
-import type { TokenVerifier } from "./provider.js";
 import { requestHeader } from "../server/http/headers.js";
+import { hasScopes, type AccessToken } from "./access-token.js";
+import { authenticationRequired, bearerError, type ChallengeOptions } from "./challenge.js";
+import type { AuthProvider } from "./provider.js";
 
 /** The outcome of checking a request's credentials: the caller's token, or the response refusing it. */
 export type BearerOutcome = { token: AccessToken } | { response: Response };
 
-const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const SCHEME = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?: |$)/;
 
 /**
- * Authenticates a request with an RFC 6750 bearer token from the Authorization header.
- * Tokens in the query string are refused (RFC 6750 §2.3 is not supported: URLs end up in logs).
+ * Authenticates a request with an RFC 6750 bearer token from the Authorization header, then
+ * checks the server-wide required scopes. Tokens in the query string are refused: URLs end up
+ * in logs and browser history.
  */
-export async function authenticateBearer(c: HonoContext, verifier: TokenVerifier, onError: (error: unknown) => void): Promise<BearerOutcome> {
-  if (new URL(c.req.url).searchParams.has("access_token")) {
-    return { response: challenge(401, "invalid_request", "Access tokens are only accepted in the Authorization header") };
+export async function authenticateBearer(c: HonoContext, provider: AuthProvider, onError: (error: unknown) => void): Promise<BearerOutcome> {
+  const challenge: ChallengeOptions = { resourceMetadataUrl: provider.resourceMetadataUrl, scopes: provider.requiredScopes };
+  if (c.req.url.includes("access_token=") && new URL(c.req.url).searchParams.has("access_token")) {
+    return { response: bearerError("invalid_request", "Access tokens are only accepted in the Authorization header", challenge) };
   }
   const header = requestHeader(c, "authorization");
-  if (header === undefined) return { response: challenge(401, undefined, "Authentication required: send an Authorization: Bearer <token> header") };
+  if (header === undefined || header.trim() === "") return { response: authenticationRequired(challenge) };
   const match = BEARER.exec(header);
-  if (!match) return { response: challenge(401, "invalid_request", "The Authorization header must use the Bearer scheme") };
+  if (!match) {
+    // Another scheme (Basic...) is no credential we understand: challenge as if none was sent.
+    if (SCHEME.exec(header)?.[1]?.toLowerCase() !== "bearer") return { response: authenticationRequired(challenge) };
+    return { response: bearerError("invalid_token", "The Authorization header is not a well-formed Bearer token", challenge) };
+  }
   let token: AccessToken | null;
   try {
-    token = await verifier.verifyToken(match[1]!);
+    token = await provider.verifyToken(match[1]!);
   } catch (error) {
     onError(error);
     token = null;
   }
-  if (!token) return { response: challenge(401, "invalid_token", "The access token is invalid or expired") };
-  const missing = (verifier.requiredScopes ?? []).filter((scope) => !token.scopes.includes(scope));
-  if (missing.length > 0) return { response: challenge(403, "insufficient_scope", `The access token lacks the required scopes: ${missing.join(" ")}`, missing) };
+  if (!token) return { response: bearerError("invalid_token", "The access token is invalid, expired, or not issued for this server", challenge) };
+  if (!hasScopes(token, provider.requiredScopes)) {
+    const missing = provider.requiredScopes.filter((scope) => !token.scopes.includes(scope));
+    return { response: insufficientScope(provider, token, missing) };
+  }
   return { token };
 }
 
-function challenge(status: 401 | 403, error: string | undefined, description: string, scopes?: string[]): Response {
-  const params: string[] = [];
-  if (error) params.push(`error="${error}"`, `error_description="${description.replaceAll('"', "'")}"`);
-  if (scopes) params.push(`scope="${scopes.join(" ")}"`);
-  return new Response(JSON.stringify({ error: error ?? "unauthorized", error_description: description }), {
-    status,
-    headers: { "content-type": "application/json", "www-authenticate": params.length ? `Bearer ${params.join(", ")}` : "Bearer" },
+/**
+ * 403 for a token that lacks scopes. The challenge lists every scope needed, plus those already
+ * granted: a client that replaces its scopes instead of adding to them still ends up with enough.
+ */
+export function insufficientScope(provider: AuthProvider, token: AccessToken, missing: readonly string[]): Response {
+  return bearerError("insufficient_scope", `The access token lacks the scopes this request needs: ${missing.join(" ")}`, {
+    resourceMetadataUrl: provider.resourceMetadataUrl,
+    scopes: [...token.scopes, ...provider.requiredScopes, ...missing],
   });
 }

@@ -1,4 +1,14 @@
-export type { AccessToken } from "./access-token.js";
-export { parseScopes } from "./access-token.js";
-export type { AuthProvider, TokenVerifier } from "./provider.js";
-export type { AuthCheck, AuthContext } from "./authorization.js";
+export { accessToken, hasScopes, parseScopes, type AccessToken, type AccessTokenInit } from "./access-token.js";
+export { AuthProvider, TokenVerifier, type AuthProviderOptions, type AuthRoute } from "./provider.js";
+export { requireScopes, type AuthCheck, type AuthContext } from "./authorization.js";
+export { RemoteAuthProvider, type RemoteAuthProviderOptions } from "./remote.js";
+export { protectedResourceMetadataUrl, type ProtectedResourceMetadata } from "./metadata.js";
+export { discoverAuthorizationServer, type AuthorizationServerMetadata } from "./discovery.js";
+export { authFromEnvironment } from "./env.js";
+export { AuthConfigurationError } from "./urls.js";
+export { JWTVerifier, type JWTVerifierOptions } from "./verifiers/jwt.js";
+export { JWTKeyPair, RSAKeyPair, type CreateTokenOptions, type KeyPairAlgorithm } from "./verifiers/key-pair.js";
+export { IntrospectionTokenVerifier, type IntrospectionTokenVerifierOptions } from "./verifiers/introspection.js";
+export { StaticTokenVerifier, type StaticTokenEntry, type StaticTokenVerifierOptions } from "./verifiers/static.js";
+export { DebugTokenVerifier, type DebugTokenVerifierOptions } from "./verifiers/debug.js";
+export type { JwtAlgorithm } from "./verifiers/algorithms.js";

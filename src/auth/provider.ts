@@ -1,14 +1,81 @@
+import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "./access-token.js";
+import { baseUrlOf, joinUrl } from "./urls.js";
 
-/**
- * Turns a bearer token into an {@link AccessToken}, or `null` when the token is not acceptable.
- * Implementations never throw for a bad token: a forged, expired or unknown token is `null`.
- */
-export interface TokenVerifier {
-  verifyToken(token: string): Promise<AccessToken | null>;
-  /** Scopes every request must carry, whatever it calls. */
-  readonly requiredScopes?: readonly string[];
+export interface AuthProviderOptions {
+  /** The server's public URL, without the MCP path (`https://mcp.example.com`). */
+  baseUrl?: string | URL;
+  /**
+   * Where the MCP endpoint's resource URL is rooted, when it differs from `baseUrl`: a server
+   * mounted under a prefix (`https://example.com/api`) while its OAuth routes stay at the root.
+   */
+  resourceBaseUrl?: string | URL;
+  /** Scopes every request must carry, whatever it calls (403 insufficient_scope otherwise). */
+  requiredScopes?: readonly string[];
 }
 
-/** Anything that can be passed as `new FastMCP({ auth })`. */
-export type AuthProvider = TokenVerifier;
+/** An HTTP route a provider serves at the origin root (discovery documents, OAuth endpoints). */
+export interface AuthRoute {
+  readonly method: "GET" | "POST" | "OPTIONS";
+  readonly path: string;
+  readonly handler: (c: HonoContext) => Response | Promise<Response>;
+}
+
+/**
+ * What authenticates requests on the HTTP transports: `verifyToken` turns a bearer token into an
+ * {@link AccessToken} or `null`, and never throws for a bad token. Subclasses may serve routes
+ * (metadata, OAuth endpoints) and describe where clients get tokens.
+ */
+export abstract class AuthProvider {
+  readonly baseUrl: string | undefined;
+  readonly resourceBaseUrl: string | undefined;
+  readonly requiredScopes: readonly string[];
+  private mcpPath = "/mcp";
+
+  constructor(options: AuthProviderOptions = {}) {
+    this.baseUrl = options.baseUrl === undefined ? undefined : baseUrlOf(options.baseUrl, "baseUrl");
+    this.resourceBaseUrl = options.resourceBaseUrl === undefined ? undefined : baseUrlOf(options.resourceBaseUrl, "resourceBaseUrl");
+    this.requiredScopes = Object.freeze([...(options.requiredScopes ?? [])]);
+  }
+
+  /** The token's identity and grants, or null when the token is not acceptable. */
+  abstract verifyToken(token: string): Promise<AccessToken | null>;
+
+  /** Scopes advertised to clients (`scopes_supported`). */
+  get scopesSupported(): readonly string[] {
+    return this.requiredScopes;
+  }
+
+  /**
+   * The MCP endpoint's URL: what clients ask tokens for (RFC 8707 `resource`) and what tokens
+   * must be bound to. Undefined when the provider does not know the server's public URL.
+   */
+  get resourceUrl(): string | undefined {
+    const base = this.resourceBaseUrl ?? this.baseUrl;
+    return base === undefined ? undefined : joinUrl(base, this.mcpPath);
+  }
+
+  /**
+   * Where clients find how to get a token (RFC 9728), advertised in every 401 challenge.
+   * Undefined for providers that publish no protected resource metadata.
+   */
+  get resourceMetadataUrl(): string | undefined {
+    return undefined;
+  }
+
+  /** Tells the provider the MCP endpoint's path; the HTTP app calls it before serving. */
+  bind(mcpPath: string): void {
+    this.mcpPath = mcpPath;
+  }
+
+  /** Routes served at the origin root. None by default. */
+  routes(): AuthRoute[] {
+    return [];
+  }
+}
+
+/**
+ * A provider that only validates tokens issued elsewhere: no discovery routes. Use
+ * RemoteAuthProvider (or a preset) to also tell clients where to get tokens.
+ */
+export abstract class TokenVerifier extends AuthProvider {}

@@ -21,7 +21,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/client";
 import { FastMCPError, ToolError } from "../errors.js";
-import { connectionFor, type ClientConnection, type ClientTarget } from "./target.js";
+import { connectionFor, type ClientConnection, type ClientTarget, type TransportSettings } from "./target.js";
 
 export interface ClientOptions {
   /** A bearer token for HTTP servers (sent as `Authorization: Bearer <token>`). */
@@ -73,7 +73,7 @@ export class Client {
   constructor(target: ClientTarget, options: ClientOptions = {}) {
     this.target = target;
     this.options = options;
-    this.next = connectionFor(target, { headers: this.headers(), transport: options.transport });
+    this.next = connectionFor(target, this.transportSettings());
   }
 
   get isConnected(): boolean {
@@ -178,7 +178,7 @@ export class Client {
   }
 
   private async open(): Promise<void> {
-    const connection = this.next ?? connectionFor(this.target, { headers: this.headers(), transport: this.options.transport });
+    const connection = this.next ?? connectionFor(this.target, this.transportSettings());
     this.next = undefined;
     const sdk = new SdkClient(
       { name: this.options.name ?? "fastmcp-ts-client", version: this.options.version ?? "0.1.0" },
@@ -232,6 +232,10 @@ export class Client {
     if (sampling) sdk.setRequestHandler("sampling/createMessage", (request) => sampling(request.params) as never);
     if (elicitation) sdk.setRequestHandler("elicitation/create", (request) => elicitation(request.params));
     if (roots) sdk.setRequestHandler("roots/list", () => ({ roots }));
+  }
+
+  private transportSettings(): TransportSettings {
+    return { headers: this.headers(), transport: this.options.transport, bearerToken: this.options.auth };
   }
 
   private headers(): Record<string, string> {

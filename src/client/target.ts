@@ -19,6 +19,8 @@ export type ClientTarget = string | URL | StdioTarget | FastMCP;
 
 export interface TransportSettings {
   headers: Record<string, string>;
+  /** The bearer token, for in-memory targets (HTTP targets get it in `headers`). */
+  bearerToken?: string | undefined;
   /** Force a transport for URLs instead of guessing from the path. */
   transport: "http" | "sse" | undefined;
 }
@@ -33,7 +35,7 @@ export interface ClientConnection {
 }
 
 export function connectionFor(target: ClientTarget, settings: TransportSettings): ClientConnection {
-  if (isFastMCP(target)) return memoryConnection(target);
+  if (isFastMCP(target)) return memoryConnection(target, settings.bearerToken);
   if (typeof target === "string" || target instanceof URL) return urlConnection(toUrl(target), settings);
   if (typeof target === "object" && target !== null && typeof target.command === "string") {
     if (Object.keys(settings.headers).length > 0) {
@@ -80,13 +82,13 @@ function stdioConnection(target: StdioTarget): ClientConnection {
   return { transport, kind: "stdio", description: [target.command, ...(target.args ?? [])].join(" ") };
 }
 
-function memoryConnection(server: Pick<FastMCP, "name" | "connect">): ClientConnection {
+function memoryConnection(server: Pick<FastMCP, "name" | "connect">, bearerToken: string | undefined): ClientConnection {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   return {
     transport: clientSide,
     kind: "memory",
     description: `in-memory "${server.name}"`,
-    prepare: async () => { await server.connect(serverSide); },
+    prepare: async () => { await server.connect(serverSide, bearerToken === undefined ? {} : { bearerToken }); },
   };
 }
 

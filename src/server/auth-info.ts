@@ -1,5 +1,5 @@
 import type { AuthInfo } from "@modelcontextprotocol/server";
-import type { AccessToken } from "../auth/access-token.js";
+import { accessToken, type AccessToken, type AccessTokenInit } from "../auth/access-token.js";
 
 const ACCESS_TOKEN = Symbol("fastmcp.accessToken");
 
@@ -7,7 +7,7 @@ type CarryingAuthInfo = AuthInfo & { [ACCESS_TOKEN]?: AccessToken };
 
 /** Wraps our AccessToken in the SDK's AuthInfo so it rides through SDK transports to our handlers. */
 export function toAuthInfo(token: AccessToken): AuthInfo {
-  const info: CarryingAuthInfo = { token: token.token, clientId: token.clientId, scopes: token.scopes, extra: { ...token.claims } };
+  const info: CarryingAuthInfo = { token: token.token, clientId: token.clientId, scopes: [...token.scopes], extra: { ...token.claims } };
   if (token.expiresAt !== undefined) info.expiresAt = token.expiresAt;
   info[ACCESS_TOKEN] = token;
   return info;
@@ -18,8 +18,8 @@ export function fromAuthInfo(info: AuthInfo | undefined): AccessToken | undefine
   if (!info) return undefined;
   const carried = (info as CarryingAuthInfo)[ACCESS_TOKEN];
   if (carried) return carried;
-  const token: AccessToken = { token: info.token, clientId: info.clientId, scopes: info.scopes, claims: { ...(info.extra ?? {}) } };
+  const token: AccessTokenInit = { token: info.token, clientId: info.clientId, scopes: info.scopes, claims: { ...(info.extra ?? {}) } };
   if (info.expiresAt !== undefined) token.expiresAt = info.expiresAt;
   if (info.resource !== undefined) token.resource = info.resource.href;
-  return token;
+  return accessToken(token);
 }

@@ -11,11 +11,18 @@ import {
   type ListPromptsResult,
   type ListResourceTemplatesResult,
   type ListResourcesResult,
+  type JSONRPCRequest,
   type ListToolsResult,
+  type Prompt,
   type ReadResourceResult,
+  type Resource,
+  type ResourceTemplateType,
+  type Tool,
   type SetLevelRequestParams,
   type SubscribeRequestParams,
 } from "@modelcontextprotocol/server";
+import { decideAccess, hasRules, type AccessDecision, type ComponentAccess, type ComponentKind as AccessKind } from "../auth/authorization.js";
+import type { AccessToken } from "../auth/access-token.js";
 import { PromptError, ResourceError, ToolError } from "../errors.js";
 import { toPromptResult, type PromptEntry } from "./components/prompt.js";
 import { toResourceContents, type Completer } from "./components/resource.js";
@@ -47,26 +54,98 @@ export class Dispatcher implements ContextHost {
     private readonly options: DispatcherOptions,
   ) {}
 
-  listTools(): ListToolsResult {
-    return { tools: this.registry.toolList() };
+  listTools(scope: RequestScope): MaybePromise<ListToolsResult> {
+    return andThen(this.visible("tool", this.registry.toolList(), this.registry.toolEntries(), scope), (tools: Tool[]) => ({ tools }));
   }
 
-  listResources(): ListResourcesResult {
-    return { resources: this.registry.resourceList() };
+  listResources(scope: RequestScope): MaybePromise<ListResourcesResult> {
+    return andThen(this.visible("resource", this.registry.resourceList(), this.registry.resourceEntries(), scope), (resources: Resource[]) => ({ resources }));
   }
 
-  listResourceTemplates(): ListResourceTemplatesResult {
-    return { resourceTemplates: this.registry.templateList() };
+  listResourceTemplates(scope: RequestScope): MaybePromise<ListResourceTemplatesResult> {
+    return andThen(this.visible("resourceTemplate", this.registry.templateList(), this.registry.templateEntries(), scope), (resourceTemplates: ResourceTemplateType[]) => ({ resourceTemplates }));
   }
 
-  listPrompts(): ListPromptsResult {
-    return { prompts: this.registry.promptList() };
+  listPrompts(scope: RequestScope): MaybePromise<ListPromptsResult> {
+    return andThen(this.visible("prompt", this.registry.promptList(), this.registry.promptEntries(), scope), (prompts: Prompt[]) => ({ prompts }));
+  }
+
+  /**
+   * For the HTTP transports, before anything is dispatched: the scopes the caller lacks for any of
+   * these calls (so the transport answers 403 insufficient_scope and the client steps up), and
+   * the requests already found allowed. Components hidden by other checks are left to dispatch,
+   * which answers as if they did not exist.
+   */
+  scopeShortfall(requests: readonly JSONRPCRequest[], token: AccessToken | undefined): MaybePromise<{ missing: string[]; allowed: Set<JSONRPCRequest> }> {
+    const allowed = new Set<JSONRPCRequest>();
+    const missing = new Set<string>();
+    const pending: Promise<void>[] = [];
+    for (const request of requests) {
+      const target = this.componentOf(request.method, request.params);
+      if (!target) continue;
+      const record = (decision: AccessDecision) => {
+        if (decision.allowed) allowed.add(request);
+        else if ("missingScopes" in decision) for (const scope of decision.missingScopes) missing.add(scope);
+      };
+      const decision = decideAccess(target.access, { token, component: { kind: target.kind, name: target.name } });
+      if (decision instanceof Promise) pending.push(decision.then(record));
+      else record(decision);
+    }
+    const result = () => ({ missing: [...missing], allowed });
+    return pending.length === 0 ? result() : Promise.all(pending).then(result);
+  }
+
+  /** Whether the caller may see a component; a component whose scopes cannot be had without a token is hidden too. */
+  private visible<T>(kind: AccessKind, list: T[], entries: Iterable<{ access: ComponentAccess; name: string }>, scope: RequestScope): MaybePromise<T[]> {
+    if (!scope.session.enforceAccess || !this.registry.hasAccessRules(kind)) return list;
+    const all = [...entries];
+    const verdicts = all.map((entry) => decideAccess(entry.access, { token: scope.auth, component: { kind, name: entry.name } }));
+    const keep = (decisions: AccessDecision[]) => list.filter((_, index) => decisions[index]!.allowed);
+    return verdicts.some((verdict) => verdict instanceof Promise) ? Promise.all(verdicts).then(keep) : keep(verdicts as AccessDecision[]);
+  }
+
+  /**
+   * Enforces a component's rules on a call: hidden components answer as unknown (`unknown`), and
+   * missing scopes raise an insufficient-scope error naming them (HTTP answered 403 before this).
+   */
+  private authorize(kind: AccessKind, name: string, access: ComponentAccess, scope: RequestScope, unknown: () => ProtocolError): MaybePromise<void> {
+    if (scope.accessChecked || !scope.session.enforceAccess || !hasRules(access)) return;
+    return andThen(decideAccess(access, { token: scope.auth, component: { kind, name } }), (decision) => {
+      if (decision.allowed) return;
+      if ("hidden" in decision || scope.auth === undefined) throw unknown();
+      throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `Insufficient scope: this call needs ${decision.missingScopes.join(" ")}`, { requiredScopes: decision.missingScopes });
+    });
+  }
+
+  /** The component a call targets, if any: its rules and display name. */
+  private componentOf(method: string, params: unknown): { kind: AccessKind; name: string; access: ComponentAccess } | undefined {
+    const p = (params ?? {}) as { name?: unknown; uri?: unknown };
+    if (method === "tools/call" && typeof p.name === "string") {
+      const tool = this.registry.tool(p.name);
+      return tool && { kind: "tool", name: tool.name, access: tool.access };
+    }
+    if (method === "prompts/get" && typeof p.name === "string") {
+      const prompt = this.registry.prompt(p.name);
+      return prompt && { kind: "prompt", name: prompt.name, access: prompt.access };
+    }
+    if (method === "resources/read" && typeof p.uri === "string") {
+      const resource = this.registry.resource(p.uri);
+      if (resource) return { kind: "resource", name: resource.name, access: resource.access };
+      const match = this.registry.matchTemplate(p.uri);
+      return match && { kind: "resourceTemplate", name: match.entry.name, access: match.entry.access };
+    }
+    return undefined;
   }
 
   /** Synchronous when the arguments validate synchronously and the tool returns a plain value. */
   callTool(params: CallToolRequestParams, scope: RequestScope): MaybePromise<CallToolResult> {
     const tool = this.registry.tool(params.name);
-    if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
+    const unknown = () => new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
+    if (!tool) throw unknown();
+    return andThen(this.authorize("tool", tool.name, tool.access, scope, unknown), () => this.runTool(tool, params, scope));
+  }
+
+  private runTool(tool: ToolEntry, params: CallToolRequestParams, scope: RequestScope): MaybePromise<CallToolResult> {
     return andThen(tool.parameters.validate(params.arguments ?? {}), (checked) => {
       if (!checked.ok) return errorResult(`Invalid arguments for tool "${tool.name}": ${checked.message}`);
       const ctx = new Context(scope, this);
@@ -84,13 +163,16 @@ export class Dispatcher implements ContextHost {
   async readResource(uri: string, scope: RequestScope): Promise<ReadResourceResult> {
     const ctx = new Context(scope, this);
     const resource = this.registry.resource(uri);
+    const unknown = () => new ResourceNotFoundError(uri, `Unknown resource: ${uri}`);
     try {
       if (resource) {
+        await this.authorize("resource", resource.name, resource.access, scope, unknown);
         const value = await runWithContext(ctx, () => resource.read(ctx));
         return { contents: toResourceContents(uri, resource.mimeType, value) };
       }
       const match = this.registry.matchTemplate(uri);
-      if (!match) throw new ResourceNotFoundError(uri, `Unknown resource: ${uri}`);
+      if (!match) throw unknown();
+      await this.authorize("resourceTemplate", match.entry.name, match.entry.access, scope, unknown);
       let args: unknown = match.variables;
       if (match.entry.parameters) {
         let checked = match.entry.parameters.validate(match.variables);
@@ -108,7 +190,9 @@ export class Dispatcher implements ContextHost {
 
   async getPrompt(params: GetPromptRequestParams, scope: RequestScope): Promise<GetPromptResult> {
     const prompt = this.registry.prompt(params.name);
-    if (!prompt) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${params.name}`);
+    const unknown = () => new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${params.name}`);
+    if (!prompt) throw unknown();
+    await this.authorize("prompt", prompt.name, prompt.access, scope, unknown);
     const args = await this.promptArguments(prompt, params.arguments ?? {});
     const ctx = new Context(scope, this);
     try {
@@ -119,8 +203,8 @@ export class Dispatcher implements ContextHost {
     }
   }
 
-  async complete(params: CompleteRequestParams): Promise<CompleteResult> {
-    const completer = this.completerFor(params);
+  async complete(params: CompleteRequestParams, scope: RequestScope): Promise<CompleteResult> {
+    const completer = await this.completerFor(params, scope);
     if (!completer) return { completion: { values: [], hasMore: false } };
     let values: string[];
     try {
@@ -153,15 +237,19 @@ export class Dispatcher implements ContextHost {
     this.options.onError(error, where);
   }
 
-  private completerFor(params: CompleteRequestParams): Completer | undefined {
+  private async completerFor(params: CompleteRequestParams, scope: RequestScope): Promise<Completer | undefined> {
     const ref = params.ref;
     if (ref.type === "ref/prompt") {
       const prompt = this.registry.prompt(ref.name);
-      if (!prompt) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${ref.name}`);
+      const unknown = () => new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${ref.name}`);
+      if (!prompt) throw unknown();
+      await this.authorize("prompt", prompt.name, prompt.access, scope, unknown);
       return prompt.complete[params.argument.name];
     }
     const template = this.registry.templateByUriTemplate(ref.uri);
-    if (!template) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource template: ${ref.uri}`);
+    const unknown = () => new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource template: ${ref.uri}`);
+    if (!template) throw unknown();
+    await this.authorize("resourceTemplate", template.name, template.access, scope, unknown);
     return template.complete[params.argument.name];
   }
 

@@ -1,7 +1,10 @@
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import type { Handler } from "hono/types";
 import type { Icon, PromptArgument, Server, Transport } from "@modelcontextprotocol/server";
+import type { AccessToken } from "../auth/access-token.js";
+import { authFromEnvironment } from "../auth/env.js";
 import type { AuthProvider } from "../auth/provider.js";
+import { FastMCPError } from "../errors.js";
 import { definePrompt, type PromptOptions } from "./components/prompt.js";
 import { defineResource, defineResourceTemplate, type ResourceOptions, type ResourceTemplateOptions } from "./components/resource.js";
 import type { SchemaInput } from "./components/schema.js";
@@ -22,8 +25,11 @@ export interface FastMCPOptions {
   icons?: Icon[];
   /** Told to clients at initialize: how to use this server. */
   instructions?: string;
-  /** Protects the HTTP transports: a token verifier or auth provider. stdio is never authenticated. */
-  auth?: AuthProvider;
+  /**
+   * Protects the HTTP transports: a token verifier or auth provider. stdio is never authenticated.
+   * When omitted, `FASTMCP_SERVER_AUTH` may configure one; `null` turns auth off explicitly.
+   */
+  auth?: AuthProvider | null;
   /** Streamable HTTP without sessions, for horizontally scaled deployments. Default false. */
   statelessHttp?: boolean;
   /** Hide the messages of unexpected handler errors from clients (ToolError & co. still pass). Default false. */
@@ -68,7 +74,7 @@ export class FastMCP {
   constructor(options: FastMCPOptions) {
     if (typeof options?.name !== "string" || options.name.trim() === "") throw new TypeError("new FastMCP({ name }) needs a non-empty name");
     this.name = options.name;
-    this.auth = options.auth;
+    this.auth = options.auth === undefined ? authFromEnvironment() : options.auth ?? undefined;
     this.statelessHttp = options.statelessHttp ?? false;
     this.httpDefaults = options.http ?? {};
     this.registry = new Registry((kind) => this.broadcastListChanged(kind));
@@ -161,13 +167,34 @@ export class FastMCP {
     return Promise.resolve(this.started);
   }
 
-  /** Connects an MCP transport (stdio, in-memory, custom) to a fresh protocol server for this instance. */
-  async connect(transport: Transport, sessionId?: string): Promise<Server> {
-    const session = new SessionState(sessionId ?? transport.sessionId, true);
+  /**
+   * Connects an MCP transport (stdio, in-memory, custom) to a fresh protocol server for this
+   * instance. `bearerToken` authenticates the whole connection (verified by the server's auth
+   * provider); `stdio` marks a local process connection, where component access rules do not apply.
+   */
+  async connect(transport: Transport, options: { sessionId?: string; bearerToken?: string; stdio?: boolean } = {}): Promise<Server> {
+    const auth = options.bearerToken === undefined ? undefined : await this.verifyConnectionToken(options.bearerToken);
+    const session = new SessionState(options.sessionId ?? transport.sessionId, true, { enforceAccess: !options.stdio, ...(auth ? { auth } : {}) });
     const server = createProtocolServer(this.identity, this.dispatcher, session);
     this.track(server, session);
     await server.connect(transport);
     return server;
+  }
+
+  /** The Hono app with only the discovery documents, to mount at the origin root when httpApp() is mounted under a prefix. */
+  wellKnownApp(options: { path?: string } = {}): Hono {
+    const app = new Hono();
+    if (!this.auth) return app;
+    this.auth.bind(options.path ?? this.httpDefaults.path ?? "/mcp");
+    for (const route of this.auth.routes()) if (route.path.startsWith("/.well-known/")) app.on(route.method, route.path, route.handler);
+    return app;
+  }
+
+  private async verifyConnectionToken(token: string): Promise<AccessToken> {
+    if (!this.auth) throw new FastMCPError(`Server "${this.name}" has no auth provider to verify the connection's token`);
+    const verified = await this.auth.verifyToken(token);
+    if (!verified) throw new FastMCPError("The connection's token was refused by the server's auth provider");
+    return verified;
   }
 
   /** @internal Registers a protocol server so it receives list_changed and resource update notifications. */

@@ -25,16 +25,16 @@ export function createProtocolServer(identity: ServerIdentity, dispatcher: Dispa
   const server = new Server(identity.info, { capabilities: identity.capabilities, instructions: identity.instructions });
   const scope = (ctx: ServerContext) => scopeFromSdk(ctx, session, options.originalRequestId);
 
-  server.setRequestHandler("tools/list", () => dispatcher.listTools());
+  server.setRequestHandler("tools/list", (_request, ctx) => dispatcher.listTools(scope(ctx)));
   server.setRequestHandler("tools/call", async (request, ctx) => dispatcher.callTool(request.params, scope(ctx)));
-  server.setRequestHandler("resources/list", () => dispatcher.listResources());
-  server.setRequestHandler("resources/templates/list", () => dispatcher.listResourceTemplates());
+  server.setRequestHandler("resources/list", (_request, ctx) => dispatcher.listResources(scope(ctx)));
+  server.setRequestHandler("resources/templates/list", (_request, ctx) => dispatcher.listResourceTemplates(scope(ctx)));
   server.setRequestHandler("resources/read", (request, ctx) => dispatcher.readResource(request.params.uri, scope(ctx)));
   server.setRequestHandler("resources/subscribe", (request, ctx) => dispatcher.subscribe(request.params, scope(ctx)));
   server.setRequestHandler("resources/unsubscribe", (request, ctx) => dispatcher.unsubscribe(request.params, scope(ctx)));
-  server.setRequestHandler("prompts/list", () => dispatcher.listPrompts());
+  server.setRequestHandler("prompts/list", (_request, ctx) => dispatcher.listPrompts(scope(ctx)));
   server.setRequestHandler("prompts/get", (request, ctx) => dispatcher.getPrompt(request.params, scope(ctx)));
-  server.setRequestHandler("completion/complete", (request) => dispatcher.complete(request.params));
+  server.setRequestHandler("completion/complete", (request, ctx) => dispatcher.complete(request.params, scope(ctx)));
   server.setRequestHandler("logging/setLevel", (request, ctx) => dispatcher.setLogLevel(request.params, scope(ctx)));
 
   server.oninitialized = () => {
@@ -52,7 +52,7 @@ function scopeFromSdk(ctx: ServerContext, session: SessionState, originalRequest
     requestId: originalRequestId ? originalRequestId(request.id) : request.id,
     sessionId: ctx.sessionId ?? session.id,
     signal: request.signal,
-    auth: fromAuthInfo(ctx.http?.authInfo),
+    auth: fromAuthInfo(ctx.http?.authInfo) ?? session.auth,
     httpRequest: ctx.http?.req,
     progressToken: request._meta?.progressToken,
     session,

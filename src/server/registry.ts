@@ -1,4 +1,5 @@
 import type { Prompt, Resource, ResourceTemplateType, Tool, Variables } from "@modelcontextprotocol/server";
+import { hasRules, type ComponentAccess } from "../auth/authorization.js";
 import { ComponentDefinitionError } from "../errors.js";
 import type { PromptEntry } from "./components/prompt.js";
 import type { ResourceEntry, ResourceTemplateEntry } from "./components/resource.js";
@@ -19,6 +20,7 @@ export class Registry {
   private resourceListCache: Resource[] | undefined;
   private templateListCache: ResourceTemplateType[] | undefined;
   private promptListCache: Prompt[] | undefined;
+  private readonly ruled = new Map<ComponentKind, boolean>();
 
   constructor(private readonly onChange: (kind: ComponentKind) => void) {}
 
@@ -101,6 +103,16 @@ export class Registry {
     return (this.promptListCache ??= [...this.prompts.values()].map((entry) => entry.definition));
   }
 
+  /** Whether any component of this kind has access rules (when none has, lists need no filtering). */
+  hasAccessRules(kind: ComponentKind): boolean {
+    let ruled = this.ruled.get(kind);
+    if (ruled === undefined) {
+      ruled = [...(this.mapFor(kind) as Map<string, { access: ComponentAccess }>).values()].some((entry) => hasRules(entry.access));
+      this.ruled.set(kind, ruled);
+    }
+    return ruled;
+  }
+
   counts(): Record<ComponentKind, number> {
     return { tool: this.tools.size, resource: this.resources.size, resourceTemplate: this.templates.size, prompt: this.prompts.size };
   }
@@ -121,6 +133,7 @@ export class Registry {
   }
 
   private changed(kind: ComponentKind): void {
+    this.ruled.delete(kind);
     if (kind === "tool") this.toolListCache = undefined;
     else if (kind === "resource") this.resourceListCache = undefined;
     else if (kind === "resourceTemplate") this.templateListCache = undefined;

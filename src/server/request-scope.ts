@@ -14,6 +14,8 @@ export interface RequestScope {
   readonly httpRequest: Request | undefined;
   readonly progressToken: ProgressToken | undefined;
   readonly session: SessionState;
+  /** The transport already decided this caller may use the component (it checks before dispatch). */
+  readonly accessChecked?: boolean;
   /** Sends a notification tied to this request (progress, log messages). */
   notify(notification: ServerNotification): Promise<void>;
   /** Sends a request to the client tied to this request (sampling, elicitation, roots). */

@@ -68,7 +68,7 @@ async function runStdio(fastmcp: FastMCP): Promise<RunningServer> {
   const transport = new StdioServerTransport();
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => { markClosed = resolve; });
-  const server = await fastmcp.connect(transport);
+  const server = await fastmcp.connect(transport, { stdio: true });
   const previous = server.onclose;
   server.onclose = () => {
     previous?.();

@@ -1,4 +1,5 @@
 import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
+import type { AccessToken } from "../auth/access-token.js";
 
 const LOG_SEVERITY: Record<LoggingLevel, number> = {
   debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7,
@@ -20,7 +21,16 @@ export class SessionState {
     readonly id: string | undefined,
     /** False for the shared state of a stateless HTTP server: it belongs to no client. */
     readonly belongsToClient: boolean,
-  ) {}
+    options: { enforceAccess?: boolean; auth?: AccessToken } = {},
+  ) {
+    this.enforceAccess = options.enforceAccess ?? true;
+    this.auth = options.auth;
+  }
+
+  /** Whether component access rules apply: everywhere but stdio, which runs as its own user. */
+  readonly enforceAccess: boolean;
+  /** The token of a connection authenticated once for its lifetime (in-memory); HTTP sends one per request. */
+  readonly auth: AccessToken | undefined;
 
   wantsLog(level: LoggingLevel): boolean {
     return this.logLevel === undefined || LOG_SEVERITY[level] >= LOG_SEVERITY[this.logLevel];

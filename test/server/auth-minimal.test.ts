@@ -1,15 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as z from "zod";
-import { FastMCP, getAccessToken, type AccessToken } from "fastmcp-ts";
-import type { TokenVerifier } from "fastmcp-ts/auth";
+import { FastMCP, getAccessToken } from "fastmcp-ts";
+import { StaticTokenVerifier } from "fastmcp-ts/auth";
 import { Client } from "fastmcp-ts/client";
 import { INITIALIZE, postRaw } from "../helpers/http.js";
 
-const tokens: Record<string, AccessToken> = {
-  "alice-token": { token: "alice-token", clientId: "app", subject: "alice", scopes: ["read"], claims: { sub: "alice" } },
-  "bob-token": { token: "bob-token", clientId: "app", subject: "bob", scopes: ["read"], claims: { sub: "bob" } },
-};
-const verifier: TokenVerifier = { verifyToken: async (token) => tokens[token] ?? null };
+const verifier = new StaticTokenVerifier({
+  tokens: {
+    "alice-token": { clientId: "app", subject: "alice", scopes: ["read"] },
+    "bob-token": { clientId: "app", subject: "bob", scopes: ["read"] },
+  },
+});
 
 let mcp: FastMCP;
 afterEach(async () => { await mcp?.close(); });
@@ -54,9 +55,12 @@ describe("bearer tokens on the HTTP transport", () => {
     expect((await postRaw(url, call, { authorization: "Bearer bob-token", "mcp-session-id": session })).status).toBe(404);
   });
 
-  it("does not authenticate in-memory connections", async () => {
-    const server = new FastMCP({ name: "memory", auth: verifier }).tool({ name: "ping2", execute: () => "pong" });
-    await using client = await new Client(server).connect();
-    expect((await client.callTool("ping2")).content).toEqual([{ type: "text", text: "pong" }]);
+  it("does not require a token from in-memory connections, and verifies one when given", async () => {
+    const server = new FastMCP({ name: "memory", auth: verifier }).tool({ name: "whoami", execute: (_args, ctx) => ctx.auth?.subject ?? "anonymous" });
+    await using anonymous = await new Client(server).connect();
+    expect((await anonymous.callTool("whoami")).content).toEqual([{ type: "text", text: "anonymous" }]);
+    await using alice = await new Client(server, { auth: "alice-token" }).connect();
+    expect((await alice.callTool("whoami")).content).toEqual([{ type: "text", text: "alice" }]);
+    await expect(new Client(server, { auth: "forged" }).connect()).rejects.toThrow(/refused/);
   });
 });

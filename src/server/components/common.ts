@@ -1,5 +1,5 @@
 import type { Icon } from "@modelcontextprotocol/server";
-import type { AuthCheck } from "../../auth/authorization.js";
+import type { AuthCheck, ComponentAccess } from "../../auth/authorization.js";
 import { ComponentDefinitionError } from "../../errors.js";
 
 /** Options every component shares: how it is shown and who may use it. */
@@ -16,12 +16,9 @@ export interface ComponentOptions {
   auth?: AuthCheck | AuthCheck[];
 }
 
-/** The authorization a component asks for, normalised once at registration. */
-export interface ComponentAccess {
-  readonly scopes: readonly string[];
-  readonly checks: readonly AuthCheck[];
-}
+export type { ComponentAccess };
 
+/** The authorization a component asks for, normalised once at registration. */
 export function componentAccess(options: ComponentOptions, owner: string): ComponentAccess {
   const scopes = options.scopes ?? [];
   for (const scope of scopes) {

@@ -56,10 +56,15 @@ export function createHttpApp(fastmcp: FastMCP, options: HttpAppOptions = {}): H
     else app.on(route.method, route.path, route.handler);
   }
 
+  // The provider learns where the MCP endpoint is (its resource URL), then its discovery routes
+  // are served at this app's root; a server mounted under a prefix mounts mcp.wellKnownApp() at the origin root.
+  fastmcp.auth?.bind(path);
+  for (const route of fastmcp.auth?.routes() ?? []) app.on(route.method, route.path, route.handler);
+
   const gate = createGate({
     hosts,
     maxBodyBytes,
-    verifier: fastmcp.auth,
+    provider: fastmcp.auth,
     onVerifierError: (error) => fastmcp.dispatcher.reportError(error, "token verification"),
   });
 

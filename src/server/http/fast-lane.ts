@@ -37,11 +37,11 @@ const optionalPaging = PaginatedRequestParamsSchema.optional();
  */
 const ROUTES: Record<string, Route> = {
   "tools/call": { params: CallToolRequestParamsSchema, handle: (d, p, s) => d.callTool(p as never, s) },
-  "tools/list": { params: optionalPaging, handle: (d) => d.listTools() },
-  "resources/list": { params: optionalPaging, handle: (d) => d.listResources() },
-  "resources/templates/list": { params: optionalPaging, handle: (d) => d.listResourceTemplates() },
+  "tools/list": { params: optionalPaging, handle: (d, _p, s) => d.listTools(s) },
+  "resources/list": { params: optionalPaging, handle: (d, _p, s) => d.listResources(s) },
+  "resources/templates/list": { params: optionalPaging, handle: (d, _p, s) => d.listResourceTemplates(s) },
   "resources/read": { params: ReadResourceRequestParamsSchema, handle: (d, p, s) => d.readResource((p as { uri: string }).uri, s) },
-  "prompts/list": { params: optionalPaging, handle: (d) => d.listPrompts() },
+  "prompts/list": { params: optionalPaging, handle: (d, _p, s) => d.listPrompts(s) },
   "prompts/get": { params: GetPromptRequestParamsSchema, handle: (d, p, s) => d.getPrompt(p as never, s) },
   ping: { params: optionalPaging, handle: () => ({}) },
 };
@@ -74,7 +74,7 @@ export class FastLane {
     return value as JSONRPCRequest;
   }
 
-  run(message: JSONRPCRequest, exchange: Exchange, session: HttpSession, httpRequest: Request, auth: AccessToken | undefined): void {
+  run(message: JSONRPCRequest, exchange: Exchange, session: HttpSession, httpRequest: Request, auth: AccessToken | undefined, accessChecked: boolean): void {
     const route = ROUTES[message.method]!;
     const abort = new LazyAbort();
     const id = session.transport.track(exchange, message.id, abort);
@@ -84,7 +84,7 @@ export class FastLane {
       return;
     }
     const params = parsed.data as { _meta?: { progressToken?: ProgressToken } } | undefined;
-    const scope = new FastLaneScope(id, message.id, session, exchange, httpRequest, auth, params?._meta?.progressToken, abort);
+    const scope = new FastLaneScope(id, message.id, session, exchange, httpRequest, auth, params?._meta?.progressToken, abort, accessChecked);
     let result: unknown;
     try {
       result = route.handle(this.dispatcher, parsed.data, scope);
@@ -148,6 +148,7 @@ class FastLaneScope implements RequestScope {
     readonly auth: AccessToken | undefined,
     readonly progressToken: ProgressToken | undefined,
     private readonly abort: LazyAbort,
+    readonly accessChecked: boolean,
   ) {
     this.sessionId = httpSession.id;
     this.session = httpSession.state;

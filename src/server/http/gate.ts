@@ -2,7 +2,7 @@ import type { Context as HonoContext } from "hono";
 import { bodyLimit as streamingBodyLimit } from "hono/body-limit";
 import type { AccessToken } from "../../auth/access-token.js";
 import { authenticateBearer } from "../../auth/bearer.js";
-import type { TokenVerifier } from "../../auth/provider.js";
+import type { AuthProvider } from "../../auth/provider.js";
 import { requestHeader } from "./headers.js";
 import { hostCheck, type HostGuardOptions } from "./host-guard.js";
 import { jsonRpcErrorResponse } from "./json-rpc.js";
@@ -10,7 +10,7 @@ import { jsonRpcErrorResponse } from "./json-rpc.js";
 export interface GateOptions {
   hosts: HostGuardOptions | undefined;
   maxBodyBytes: number;
-  verifier: TokenVerifier | undefined;
+  provider: AuthProvider | undefined;
   onVerifierError: (error: unknown) => void;
 }
 
@@ -23,13 +23,13 @@ export type Serve = (token: AccessToken | undefined) => Response | Promise<Respo
  * middleware layer adds promises to every request, and the common case here is synchronous.
  */
 export function createGate(options: GateOptions): (c: HonoContext, serve: Serve) => Response | Promise<Response> {
-  const { maxBodyBytes, verifier } = options;
+  const { maxBodyBytes, provider } = options;
   const hosts = options.hosts?.allowedHosts || options.hosts?.allowedOrigins ? hostCheck(options.hosts) : undefined;
   const tooLarge = () => jsonRpcErrorResponse(413, -32000, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
   const streamingLimit = streamingBodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
   const authenticate = (c: HonoContext, serve: Serve): Response | Promise<Response> => {
-    if (!verifier) return serve(undefined);
-    return authenticateBearer(c, verifier, options.onVerifierError).then((outcome) => ("response" in outcome ? outcome.response : serve(outcome.token)));
+    if (!provider) return serve(undefined);
+    return authenticateBearer(c, provider, options.onVerifierError).then((outcome) => ("response" in outcome ? outcome.response : serve(outcome.token)));
   };
 
   return (c, serve) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/core";
-import { ProtocolErrorCode, type JSONRPCMessage, type MessageExtraInfo, type Transport } from "@modelcontextprotocol/server";
+import { ProtocolErrorCode, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type Transport } from "@modelcontextprotocol/server";
 import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "../../auth/access-token.js";
 import { toAuthInfo } from "../auth-info.js";
@@ -9,6 +9,7 @@ import { createProtocolServer } from "../protocol-server.js";
 import { SessionState } from "../session-state.js";
 import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
 import { ownerOf } from "./session-owner.js";
+import { insufficientScope } from "../../auth/bearer.js";
 import { SseConnection } from "./sse-connection.js";
 
 /** One legacy SSE connection: server messages go down the stream, client messages come by POST. */
@@ -72,9 +73,14 @@ export class SseEndpoint {
     const body = read.body;
     const parsed = JSONRPCMessageSchema.safeParse(body);
     if (!parsed.success) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message");
+    const message = parsed.data as JSONRPCMessage;
+    if (auth && this.fastmcp.auth && "method" in message && "id" in message) {
+      const shortfall = await this.fastmcp.dispatcher.scopeShortfall([message as JSONRPCRequest], auth);
+      if (shortfall.missing.length > 0) return insufficientScope(this.fastmcp.auth, auth, shortfall.missing);
+    }
     const extra: MessageExtraInfo = { request: c.req.raw };
     if (auth) extra.authInfo = toAuthInfo(auth);
-    transport.onmessage?.(parsed.data as JSONRPCMessage, extra);
+    transport.onmessage?.(message, extra);
     return new Response("Accepted", { status: 202, headers: { "content-type": "text/plain" } });
   };
 

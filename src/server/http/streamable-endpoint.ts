@@ -12,6 +12,7 @@ import {
 } from "@modelcontextprotocol/server";
 import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "../../auth/access-token.js";
+import { insufficientScope } from "../../auth/bearer.js";
 import { toAuthInfo } from "../auth-info.js";
 import type { FastMCP } from "../fastmcp.js";
 import { createProtocolServer } from "../protocol-server.js";
@@ -113,6 +114,15 @@ export class StreamableEndpoint {
       return new Response(null, { status: 202, headers: session.headers });
     }
 
+    // Step-up happens here, before anything runs: a call the token lacks scopes for gets a 403
+    // challenge naming them, which MCP clients answer by asking the user for a wider grant.
+    let allowed: Set<JSONRPCRequest> | undefined;
+    if (auth && this.fastmcp.auth) {
+      const shortfall = await this.fastmcp.dispatcher.scopeShortfall(requests, auth);
+      if (shortfall.missing.length > 0) return insufficientScope(this.fastmcp.auth, auth, shortfall.missing);
+      allowed = shortfall.allowed;
+    }
+
     const exchange = new Exchange({
       mode: this.options.responseMode,
       canStream: acceptsEventStream(accept),
@@ -124,7 +134,7 @@ export class StreamableEndpoint {
     let extra: MessageExtraInfo | undefined;
     for (const message of messages) {
       if ("method" in message && "id" in message && this.fastLane.handles(message.method)) {
-        this.fastLane.run(message as JSONRPCRequest, exchange, session, c.req.raw, auth);
+        this.fastLane.run(message as JSONRPCRequest, exchange, session, c.req.raw, auth, allowed?.has(message as JSONRPCRequest) ?? false);
       } else {
         extra ??= sdkExtra(c, auth, exchange);
         session.transport.deliver(message, exchange, extra);

@@ -1,0 +1,51 @@
+import type { AuthProvider } from "./provider.js";
+import { AuthKitProvider } from "./providers/authkit.js";
+import { DescopeProvider } from "./providers/descope.js";
+import { ScalekitProvider } from "./providers/scalekit.js";
+import { SupabaseProvider } from "./providers/supabase.js";
+import { RemoteAuthProvider } from "./remote.js";
+import { AuthConfigurationError } from "./urls.js";
+import { IntrospectionTokenVerifier } from "./verifiers/introspection.js";
+import { JWTVerifier } from "./verifiers/jwt.js";
+
+/**
+ * Providers `FASTMCP_SERVER_AUTH` can name, each built with no arguments: it then reads its
+ * settings from `FASTMCP_SERVER_AUTH_<PREFIX>_<PARAM>`. Keys are lower-case; a value may also be
+ * the reference's class path (`fastmcp.server.auth.providers.descope.DescopeProvider`), whose
+ * last segment is looked up.
+ */
+const PROVIDERS: Record<string, () => AuthProvider> = {
+  jwt: () => new JWTVerifier({}),
+  jwtverifier: () => new JWTVerifier({}),
+  introspection: () => new IntrospectionTokenVerifier({}),
+  introspectiontokenverifier: () => new IntrospectionTokenVerifier({}),
+  remote: () => new RemoteAuthProvider({}),
+  remoteauthprovider: () => new RemoteAuthProvider({}),
+  descope: () => new DescopeProvider(),
+  descopeprovider: () => new DescopeProvider(),
+  scalekit: () => new ScalekitProvider(),
+  scalekitprovider: () => new ScalekitProvider(),
+  authkit: () => new AuthKitProvider(),
+  authkitprovider: () => new AuthKitProvider(),
+  workos: () => new AuthKitProvider(),
+  supabase: () => new SupabaseProvider(),
+  supabaseprovider: () => new SupabaseProvider(),
+};
+
+/**
+ * The provider `FASTMCP_SERVER_AUTH` selects, configured from the environment; undefined when
+ * the variable is unset, empty or `none`. An unknown name or a missing setting fails now, naming
+ * the variable, so a misconfigured server never starts unprotected.
+ */
+export function authFromEnvironment(): AuthProvider | undefined {
+  const selector = process.env.FASTMCP_SERVER_AUTH?.trim();
+  if (!selector || selector.toLowerCase() === "none") return undefined;
+  const key = selector.split(".").pop()!.toLowerCase();
+  const build = PROVIDERS[key];
+  if (!build) {
+    throw new AuthConfigurationError(
+      `FASTMCP_SERVER_AUTH=${selector} names no provider; use one of JWT, introspection, remote, descope, scalekit, authkit, supabase, or a class path such as fastmcp.server.auth.providers.descope.DescopeProvider`,
+    );
+  }
+  return build();
+}

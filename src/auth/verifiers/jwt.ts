@@ -1,0 +1,233 @@
+import type { KeyObject } from "node:crypto";
+import { decodeProtectedHeader, importJWK, importSPKI, importX509, jwtVerify, type JWK, type JWTPayload } from "jose";
+import { accessToken, clientIdFromClaims, scopesFromClaims, type AccessToken, type AccessTokenInit } from "../access-token.js";
+import { TokenVerifier, type AuthProviderOptions } from "../provider.js";
+import { variableName, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
+import { AuthConfigurationError, endpointUrl } from "../urls.js";
+import { isKnownAlgorithm, isSymmetric, type JwtAlgorithm } from "./algorithms.js";
+import { RemoteKeySet } from "./jwks.js";
+import { VerifiedTokenCache } from "./token-cache.js";
+import { reportToStderr } from "../report.js";
+
+export interface JWTVerifierOptions extends AuthProviderOptions {
+  /** A public key (PEM SPKI or X.509 certificate, a JWK, a KeyObject) or, for HS*, the shared secret. */
+  publicKey?: string | JWK | KeyObject | CryptoKey;
+  /** Where the identity provider publishes its signing keys. */
+  jwksUri?: string | URL;
+  /** Accepted `iss` values. */
+  issuer?: string | readonly string[];
+  /**
+   * Accepted `aud` values: the identifier of this server at the identity provider. Defaults to
+   * this server's MCP URL when `baseUrl` is set (RFC 8707). Required otherwise: a token minted
+   * for another service must not work here. `false` turns the check off (not recommended).
+   */
+  audience?: string | readonly string[] | false;
+  /** Accepted signature algorithm(s). Default RS256. */
+  algorithm?: JwtAlgorithm | readonly JwtAlgorithm[];
+  /** Leeway for `exp` and `nbf`, in seconds. Default 0. */
+  clockTolerance?: number;
+  /** Refuse tokens without `exp`. Default true. */
+  requireExpiry?: boolean;
+  /** Remote key set tuning. */
+  jwks?: { cooldownMs?: number; maxAgeMs?: number; timeoutMs?: number };
+  /** Verified tokens remembered (signature checked once per token). Default 10,000; 0 disables. */
+  cacheSize?: number;
+  /** Allow a non-loopback `http:` jwksUri (private networks only). */
+  allowInsecureHttp?: boolean;
+  /** Told why the JWKS could not be fetched. Default: stderr. */
+  onError?: (error: unknown) => void;
+}
+
+type KeyMaterial = CryptoKey | Uint8Array | KeyObject;
+
+const JWT_SETTINGS: SettingSpec<JWTVerifierOptions> = {
+  publicKey: { env: "PUBLIC_KEY", kind: "string" },
+  jwksUri: { env: "JWKS_URI", kind: "string" },
+  issuer: { env: "ISSUER", kind: "list" },
+  audience: { env: "AUDIENCE", kind: "list" },
+  algorithm: { env: "ALGORITHM", kind: "list" },
+  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
+  baseUrl: { env: "BASE_URL", kind: "string" },
+  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
+  clockTolerance: { env: "CLOCK_TOLERANCE", kind: "number" },
+};
+
+interface CachedToken {
+  readonly token: AccessToken;
+  /** The verifying key's fingerprint (JWKS keys), so removing a key from the set revokes its tokens here. */
+  readonly fingerprint: string | undefined;
+}
+
+/**
+ * Validates JWT access tokens: signature (a fixed key or a remote JWKS), `exp`/`nbf`, issuer,
+ * audience, and algorithm (`none`, and any algorithm not configured, never pass). Scopes come from
+ * `scope` or `scp`; the client from `client_id`, `azp`, then `sub`. Built on jose.
+ */
+export class JWTVerifier extends TokenVerifier {
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly issuer: string | readonly string[] | undefined;
+  private readonly explicitAudience: string | readonly string[] | false | undefined;
+  private readonly clockTolerance: number;
+  private readonly requireExpiry: boolean;
+  private readonly keySet: RemoteKeySet | undefined;
+  /** The configured key, imported once per algorithm (a WebCrypto key is bound to one). */
+  private readonly staticKeys = new Map<string, Promise<KeyMaterial>>();
+  private readonly publicKey: JWTVerifierOptions["publicKey"];
+  private readonly cache: VerifiedTokenCache<CachedToken>;
+
+  constructor(options: JWTVerifierOptions) {
+    // Options left out come from FASTMCP_SERVER_AUTH_JWT_* (explicit arguments win).
+    super((options = withEnvironmentDefaults("JWT", options, JWT_SETTINGS)));
+    this.algorithms = Object.freeze(algorithmsOf(options.algorithm));
+    if ((options.publicKey === undefined) === (options.jwksUri === undefined)) {
+      throw new AuthConfigurationError(`JWTVerifier needs exactly one of publicKey and jwksUri (or ${variableName("JWT", "PUBLIC_KEY")} / ${variableName("JWT", "JWKS_URI")})`);
+    }
+    const symmetric = this.algorithms.filter(isSymmetric);
+    if (symmetric.length > 0 && symmetric.length !== this.algorithms.length) {
+      throw new AuthConfigurationError("JWTVerifier cannot mix HS* algorithms with public-key algorithms: a public key would then work as an HMAC secret");
+    }
+    if (symmetric.length > 0 && options.jwksUri !== undefined) throw new AuthConfigurationError("HS* algorithms need a shared secret (publicKey), not a jwksUri");
+    this.issuer = options.issuer;
+    this.explicitAudience = options.audience;
+    if (options.audience === undefined && options.baseUrl === undefined && options.resourceBaseUrl === undefined) {
+      throw new AuthConfigurationError(
+        "JWTVerifier needs an audience (the identifier of this server at your identity provider), or a baseUrl to bind tokens to this server's URL; audience: false disables the check",
+      );
+    }
+    this.clockTolerance = options.clockTolerance ?? 0;
+    this.requireExpiry = options.requireExpiry ?? true;
+    const onError = options.onError ?? reportToStderr;
+    if (options.jwksUri !== undefined) {
+      this.keySet = new RemoteKeySet(endpointUrl(options.jwksUri, "jwksUri", options), {
+        algorithms: this.algorithms,
+        cooldownMs: options.jwks?.cooldownMs ?? 30_000,
+        maxAgeMs: options.jwks?.maxAgeMs ?? 10 * 60_000,
+        timeoutMs: options.jwks?.timeoutMs ?? 5_000,
+        maxBytes: 512 * 1024,
+        onError,
+      });
+    } else {
+      this.publicKey = options.publicKey;
+      // Import now so that a bad key fails at startup, not on the first request.
+      void this.staticKeyFor(this.algorithms[0]!).catch(() => undefined);
+      validateStaticKey(options.publicKey!, this.algorithms[0]!);
+    }
+    this.cache = new VerifiedTokenCache(options.cacheSize ?? 10_000, (entry) => entry.fingerprint === undefined || this.keySet!.contains(entry.fingerprint));
+  }
+
+  /** The accepted audiences: the configured ones, or this server's MCP URL. */
+  get audience(): readonly string[] | false {
+    if (this.explicitAudience === false) return false;
+    if (this.explicitAudience !== undefined) return typeof this.explicitAudience === "string" ? [this.explicitAudience] : this.explicitAudience;
+    return [this.resourceUrl!];
+  }
+
+  /** How many times the JWKS was fetched. */
+  get jwksFetches(): number {
+    return this.keySet?.fetches ?? 0;
+  }
+
+  override bind(mcpPath: string): void {
+    super.bind(mcpPath);
+    // The audience may derive from the MCP URL, which just changed.
+    this.cache.clear();
+  }
+
+  async verifyToken(token: string): Promise<AccessToken | null> {
+    if (typeof token !== "string" || token.length === 0 || token.length > 16_384) return null;
+    const cached = this.cache.get(token);
+    if (cached) return cached.token;
+    try {
+      return await this.verifyUncached(token);
+    } catch {
+      return null;
+    }
+  }
+
+  private async verifyUncached(token: string): Promise<AccessToken | null> {
+    const header = decodeProtectedHeader(token);
+    if (typeof header.alg !== "string" || !this.algorithms.includes(header.alg as JwtAlgorithm)) return null;
+    let fingerprint: string | undefined;
+    let key: KeyMaterial | undefined;
+    if (this.keySet) {
+      const usable = await this.keySet.keyFor(header);
+      if (!usable) return null;
+      key = usable.key;
+      fingerprint = usable.fingerprint;
+    } else {
+      key = await this.staticKeyFor(header.alg);
+    }
+    const audience = this.audience;
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [header.alg],
+      ...(this.issuer !== undefined ? { issuer: this.issuer as string | string[] } : {}),
+      ...(audience !== false ? { audience: audience as string[] } : {}),
+      clockTolerance: this.clockTolerance,
+      requiredClaims: this.requireExpiry ? ["exp"] : [],
+    });
+    const verified = toAccessToken(token, payload);
+    const expiresAtMs = payload.exp !== undefined ? (payload.exp + this.clockTolerance) * 1000 : Date.now() + 5 * 60_000;
+    this.cache.set(token, { token: verified, fingerprint }, expiresAtMs);
+    return verified;
+  }
+
+  private staticKeyFor(alg: string): Promise<KeyMaterial> {
+    let key = this.staticKeys.get(alg);
+    if (!key) {
+      key = importStaticKey(this.publicKey!, alg as JwtAlgorithm);
+      this.staticKeys.set(alg, key);
+    }
+    return key;
+  }
+}
+
+function toAccessToken(token: string, payload: JWTPayload): AccessToken {
+  const claims = payload as Record<string, unknown>;
+  const fields: AccessTokenInit = { token, clientId: clientIdFromClaims(claims), scopes: scopesFromClaims(claims), claims };
+  if (typeof payload.exp === "number") fields.expiresAt = payload.exp;
+  if (typeof payload.sub === "string") fields.subject = payload.sub;
+  const resource = typeof payload.aud === "string" ? payload.aud : Array.isArray(payload.aud) && payload.aud.length === 1 ? payload.aud[0] : undefined;
+  if (resource !== undefined) fields.resource = resource;
+  return accessToken(fields);
+}
+
+function algorithmsOf(option: JWTVerifierOptions["algorithm"]): JwtAlgorithm[] {
+  const list = option === undefined ? ["RS256"] : typeof option === "string" ? [option] : [...option];
+  if (list.length === 0) throw new AuthConfigurationError("JWTVerifier needs at least one algorithm");
+  for (const alg of list) {
+    if (!isKnownAlgorithm(alg)) throw new AuthConfigurationError(`Unsupported JWT algorithm ${JSON.stringify(alg)}`);
+  }
+  return list as JwtAlgorithm[];
+}
+
+/** Refuses keys that cannot be right, synchronously, so the mistake surfaces at construction. */
+function validateStaticKey(key: NonNullable<JWTVerifierOptions["publicKey"]>, alg: JwtAlgorithm): void {
+  if (isSymmetric(alg)) {
+    if (typeof key !== "string") throw new AuthConfigurationError("HS* algorithms take the shared secret as a string");
+    if (key.includes("-----BEGIN")) throw new AuthConfigurationError("HS* algorithms take a shared secret, not a PEM key");
+    if (key.length < 32) throw new AuthConfigurationError("the HS* shared secret must be at least 32 characters");
+    return;
+  }
+  if (typeof key === "string") {
+    if (key.includes("PRIVATE KEY")) throw new AuthConfigurationError("publicKey is a private key: give the verifier the public key only");
+    if (!key.includes("BEGIN CERTIFICATE") && !key.includes("BEGIN PUBLIC KEY")) {
+      throw new AuthConfigurationError("publicKey must be a PEM public key (-----BEGIN PUBLIC KEY-----), a certificate, a JWK or a KeyObject");
+    }
+  } else if (isKeyObject(key)) {
+    if (key.type !== "public") throw new AuthConfigurationError("publicKey must be a public KeyObject");
+  } else if (!(typeof CryptoKey !== "undefined" && key instanceof CryptoKey) && "d" in (key as JWK)) {
+    throw new AuthConfigurationError("publicKey is a private JWK: give the verifier the public key only");
+  }
+}
+
+async function importStaticKey(key: NonNullable<JWTVerifierOptions["publicKey"]>, alg: JwtAlgorithm): Promise<KeyMaterial> {
+  if (isSymmetric(alg)) return new TextEncoder().encode(key as string);
+  if (typeof key === "string") return key.includes("BEGIN CERTIFICATE") ? importX509(key, alg) : importSPKI(key, alg);
+  if (isKeyObject(key)) return key;
+  if (typeof CryptoKey !== "undefined" && key instanceof CryptoKey) return key;
+  return importJWK(key as JWK, alg) as Promise<CryptoKey>;
+}
+
+function isKeyObject(value: unknown): value is KeyObject {
+  return typeof value === "object" && value !== null && "asymmetricKeyType" in value && typeof (value as KeyObject).export === "function";
+}
