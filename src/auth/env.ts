@@ -15,12 +15,12 @@ import { JWTVerifier } from "./verifiers/jwt.js";
  * last segment is looked up.
  */
 const PROVIDERS: Record<string, () => AuthProvider> = {
-  jwt: () => new JWTVerifier({}),
-  jwtverifier: () => new JWTVerifier({}),
-  introspection: () => new IntrospectionTokenVerifier({}),
-  introspectiontokenverifier: () => new IntrospectionTokenVerifier({}),
-  remote: () => new RemoteAuthProvider({}),
-  remoteauthprovider: () => new RemoteAuthProvider({}),
+  jwt: () => new JWTVerifier(),
+  jwtverifier: () => new JWTVerifier(),
+  introspection: () => new IntrospectionTokenVerifier(),
+  introspectiontokenverifier: () => new IntrospectionTokenVerifier(),
+  remote: () => new RemoteAuthProvider(),
+  remoteauthprovider: () => new RemoteAuthProvider(),
   descope: () => new DescopeProvider(),
   descopeprovider: () => new DescopeProvider(),
   scalekit: () => new ScalekitProvider(),

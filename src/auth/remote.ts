@@ -65,7 +65,7 @@ export class RemoteAuthProvider extends AuthProvider {
   private readonly upstreamMetadata: Lazy<AuthorizationServerMetadata> | undefined;
 
   /** `envPrefix`: where omitted options come from; presets, which read their own, pass null. */
-  constructor(options: RemoteAuthProviderOptions, envPrefix: string | null = "REMOTE") {
+  constructor(options: RemoteAuthProviderOptions = {}, envPrefix: string | null = "REMOTE") {
     // Options left out come from FASTMCP_SERVER_AUTH_REMOTE_* (explicit arguments win).
     if (envPrefix !== null) options = withEnvironmentDefaults(envPrefix, options, REMOTE_SETTINGS);
     super({ ...options, requiredScopes: options.requiredScopes ?? options.tokenVerifier?.requiredScopes });

@@ -54,7 +54,7 @@ export class IntrospectionTokenVerifier extends TokenVerifier {
   private readonly insecure: boolean;
   private readonly onError: (error: unknown) => void;
 
-  constructor(options: IntrospectionTokenVerifierOptions) {
+  constructor(options: IntrospectionTokenVerifierOptions = {}) {
     // Options left out come from FASTMCP_SERVER_AUTH_INTROSPECTION_* (explicit arguments win).
     super((options = withEnvironmentDefaults("INTROSPECTION", options, INTROSPECTION_SETTINGS)));
     const owner = "IntrospectionTokenVerifier";

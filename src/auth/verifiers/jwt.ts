@@ -75,7 +75,7 @@ export class JWTVerifier extends TokenVerifier {
   private readonly publicKey: JWTVerifierOptions["publicKey"];
   private readonly cache: VerifiedTokenCache<CachedToken>;
 
-  constructor(options: JWTVerifierOptions) {
+  constructor(options: JWTVerifierOptions = {}) {
     // Options left out come from FASTMCP_SERVER_AUTH_JWT_* (explicit arguments win).
     super((options = withEnvironmentDefaults("JWT", options, JWT_SETTINGS)));
     this.algorithms = Object.freeze(algorithmsOf(options.algorithm));
