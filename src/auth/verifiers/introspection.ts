@@ -1,8 +1,8 @@
 import * as oauth from "oauth4webapi";
 import { accessToken, clientIdFromClaims, parseScopes, type AccessToken, type AccessTokenInit } from "../access-token.js";
 import { TokenVerifier, type AuthProviderOptions } from "../provider.js";
-import { required, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
-import { endpointUrl, isLoopbackUrl } from "../urls.js";
+import { required, variableName, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
+import { AuthConfigurationError, endpointUrl, isLoopbackUrl } from "../urls.js";
 import { VerifiedTokenCache } from "./token-cache.js";
 import { reportToStderr } from "../report.js";
 
@@ -63,7 +63,11 @@ export class IntrospectionTokenVerifier extends TokenVerifier {
     const clientSecret = required(options.clientSecret, "clientSecret", "INTROSPECTION", "CLIENT_SECRET", owner);
     this.server = { issuer: url.origin, introspection_endpoint: url.href };
     this.client = { client_id: clientId };
-    this.clientAuth = (options.clientAuthMethod ?? "client_secret_basic") === "client_secret_post"
+    const method = options.clientAuthMethod ?? "client_secret_basic";
+    if (method !== "client_secret_basic" && method !== "client_secret_post") {
+      throw new AuthConfigurationError(`${owner} clientAuthMethod must be client_secret_basic or client_secret_post (${variableName("INTROSPECTION", "CLIENT_AUTH_METHOD")}), got ${JSON.stringify(method)}`);
+    }
+    this.clientAuth = method === "client_secret_post"
       ? oauth.ClientSecretPost(clientSecret)
       : oauth.ClientSecretBasic(clientSecret);
     this.timeoutMs = (options.timeoutSeconds ?? 10) * 1000;

@@ -47,6 +47,11 @@ export class RemoteKeySet {
     return this.fingerprints.has(fingerprint);
   }
 
+  /** Starts a background refresh when the set is older than maxAgeMs (cooldown permitting). */
+  refreshIfStale(now = Date.now()): void {
+    if (this.fetchedAtMs !== 0 && now - this.fetchedAtMs > this.options.maxAgeMs) void this.refreshAllowed(now);
+  }
+
   /** The key for a token header, fetching or refetching the set when that may help. */
   async keyFor(header: { alg?: string; kid?: string }): Promise<UsableKey | undefined> {
     const now = Date.now();
@@ -91,9 +96,7 @@ export class RemoteKeySet {
   private async download(): Promise<{ keys: unknown[] }> {
     const response = await fetch(this.url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(this.options.timeoutMs), redirect: "error" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const text = await response.text();
-    if (text.length > this.options.maxBytes) throw new Error(`the document exceeds ${this.options.maxBytes} bytes`);
-    const document = JSON.parse(text) as { keys?: unknown };
+    const document = JSON.parse(await readAtMost(response, this.options.maxBytes)) as { keys?: unknown };
     if (!Array.isArray(document?.keys)) throw new Error("the document has no keys array");
     return { keys: document.keys };
   }
@@ -121,6 +124,24 @@ export class RemoteKeySet {
     }
     return usable;
   }
+}
+
+/** The body as text, refusing (without buffering it) a body over `maxBytes`. */
+async function readAtMost(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw new Error(`the document exceeds ${maxBytes} bytes`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body?.getReader();
+  for (let read = await reader?.read(); reader && read && !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`the document exceeds ${maxBytes} bytes`);
+    }
+    chunks.push(read.value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Only the public members: a JWKS that leaks a private key must not make us treat it as one. */

@@ -1,4 +1,4 @@
-import type { KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { decodeProtectedHeader, importJWK, importSPKI, importX509, jwtVerify, type JWK, type JWTPayload } from "jose";
 import { accessToken, clientIdFromClaims, scopesFromClaims, type AccessToken, type AccessTokenInit } from "../access-token.js";
 import { TokenVerifier, type AuthProviderOptions } from "../provider.js";
@@ -135,6 +135,8 @@ export class JWTVerifier extends TokenVerifier {
 
   async verifyToken(token: string): Promise<AccessToken | null> {
     if (typeof token !== "string" || token.length === 0 || token.length > 16_384) return null;
+    // Cache hits must not postpone the refresh that notices a key removed from the JWKS.
+    this.keySet?.refreshIfStale();
     const cached = this.cache.get(token);
     if (cached) return cached.token;
     try {
@@ -213,10 +215,28 @@ function validateStaticKey(key: NonNullable<JWTVerifierOptions["publicKey"]>, al
     if (!key.includes("BEGIN CERTIFICATE") && !key.includes("BEGIN PUBLIC KEY")) {
       throw new AuthConfigurationError("publicKey must be a PEM public key (-----BEGIN PUBLIC KEY-----), a certificate, a JWK or a KeyObject");
     }
+    let parsed: KeyObject;
+    try {
+      parsed = createPublicKey(key);
+    } catch (error) {
+      throw new AuthConfigurationError(`publicKey is not a readable PEM public key or certificate: ${(error as Error).message}`);
+    }
+    requireKeyTypeFor(parsed, alg);
   } else if (isKeyObject(key)) {
     if (key.type !== "public") throw new AuthConfigurationError("publicKey must be a public KeyObject");
+    requireKeyTypeFor(key, alg);
   } else if (!(typeof CryptoKey !== "undefined" && key instanceof CryptoKey) && "d" in (key as JWK)) {
     throw new AuthConfigurationError("publicKey is a private JWK: give the verifier the public key only");
+  }
+}
+
+const KEY_TYPES: Record<string, string> = { RS: "rsa", PS: "rsa", ES: "ec", Ed: "ed25519" };
+
+/** A key of the wrong kind (an EC key for RS256) would refuse every token: say so at startup instead. */
+function requireKeyTypeFor(key: KeyObject, alg: JwtAlgorithm): void {
+  const expected = KEY_TYPES[alg.slice(0, 2)] ?? (alg === "EdDSA" ? "ed25519" : undefined);
+  if (expected !== undefined && key.asymmetricKeyType !== expected && !(key.asymmetricKeyType === "rsa-pss" && expected === "rsa")) {
+    throw new AuthConfigurationError(`publicKey is a ${key.asymmetricKeyType} key, which cannot verify ${alg}`);
   }
 }
 

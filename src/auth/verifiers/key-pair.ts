@@ -47,6 +47,11 @@ export class JWTKeyPair {
     } catch (error) {
       throw new AuthConfigurationError(`Not a PEM private key: ${(error as Error).message}`);
     }
+    const expected = { RS256: "rsa", ES256: "ec", EdDSA: "ed25519" }[algorithm];
+    const curve = privateKey.asymmetricKeyDetails?.namedCurve;
+    if (privateKey.asymmetricKeyType !== expected || (algorithm === "ES256" && curve !== "prime256v1")) {
+      throw new AuthConfigurationError(`A ${privateKey.asymmetricKeyType}${curve ? ` (${curve})` : ""} key cannot sign ${algorithm}`);
+    }
     return new JWTKeyPair(algorithm, options.kid ?? randomUUID(), privateKey, createPublicKey(privateKey));
   }
 

@@ -94,7 +94,10 @@ export class StreamableEndpoint {
     if ("response" in read) return read.response;
     const body = read.body;
     const protocolHeader = requestHeader(c, "mcp-protocol-version");
-    if (claimsModernEra(body, protocolHeader)) return this.servedModern(c, body, auth);
+    if (claimsModernEra(body, protocolHeader)) {
+      const refused = await this.stepUp([body as JSONRPCRequest], auth);
+      return refused ?? this.servedModern(c, body, auth);
+    }
 
     const batch = Array.isArray(body);
     const messages = this.messagesOf(body);
@@ -114,14 +117,9 @@ export class StreamableEndpoint {
       return new Response(null, { status: 202, headers: session.headers });
     }
 
-    // Step-up happens here, before anything runs: a call the token lacks scopes for gets a 403
-    // challenge naming them, which MCP clients answer by asking the user for a wider grant.
-    let allowed: Set<JSONRPCRequest> | undefined;
-    if (auth && this.fastmcp.auth) {
-      const shortfall = await this.fastmcp.dispatcher.scopeShortfall(requests, auth);
-      if (shortfall.missing.length > 0) return insufficientScope(this.fastmcp.auth, auth, shortfall.missing);
-      allowed = shortfall.allowed;
-    }
+    const allowed = new Set<JSONRPCRequest>();
+    const refused = await this.stepUp(requests, auth, allowed);
+    if (refused) return refused;
 
     const exchange = new Exchange({
       mode: this.options.responseMode,
@@ -134,7 +132,7 @@ export class StreamableEndpoint {
     let extra: MessageExtraInfo | undefined;
     for (const message of messages) {
       if ("method" in message && "id" in message && this.fastLane.handles(message.method)) {
-        this.fastLane.run(message as JSONRPCRequest, exchange, session, c.req.raw, auth, allowed?.has(message as JSONRPCRequest) ?? false);
+        this.fastLane.run(message as JSONRPCRequest, exchange, session, c.req.raw, auth, allowed.has(message as JSONRPCRequest));
       } else {
         extra ??= sdkExtra(c, auth, exchange);
         session.transport.deliver(message, exchange, extra);
@@ -142,6 +140,19 @@ export class StreamableEndpoint {
     }
     exchange.seal();
     return exchange.response;
+  }
+
+  /**
+   * Step-up happens here, before anything runs: a call the token lacks scopes for gets a 403
+   * challenge naming them, which MCP clients answer by asking the user for a wider grant. The
+   * requests found allowed are added to `allowed` (the fast lane then skips the same decision).
+   */
+  private async stepUp(requests: readonly JSONRPCRequest[], auth: AccessToken | undefined, allowed?: Set<JSONRPCRequest>): Promise<Response | undefined> {
+    if (!auth || !this.fastmcp.auth) return undefined;
+    const shortfall = await this.fastmcp.dispatcher.scopeShortfall(requests, auth);
+    if (shortfall.missing.length > 0) return insufficientScope(this.fastmcp.auth, auth, shortfall.missing);
+    for (const request of shortfall.allowed) allowed?.add(request);
+    return undefined;
   }
 
   /** The JSON-RPC messages of a body, or the 400 refusing it. Fast-lane requests skip the full schema. */
