@@ -1,0 +1,53 @@
+/**
+ * Where an identity provider puts its issuer, signing keys and metadata on its origin. The test
+ * identity provider serves the same oidc-provider under any of these, so a preset meets the URL
+ * layout it was written for.
+ */
+export interface IdpLayout {
+  /** The issuer's path on the origin: "" when the issuer is the origin itself. */
+  readonly issuerPath: string;
+  /** Where the signing keys (JWKS) are published; the metadata's `jwks_uri` names it. */
+  readonly jwksPath: string;
+  /** The paths serving the authorization server metadata. Nothing else on the origin does. */
+  readonly metadataPaths: readonly string[];
+}
+
+/** A plain authorization server at the origin root, with both RFC 8414 and OIDC discovery. */
+export function rootLayout(): IdpLayout {
+  return { issuerPath: "", jwksPath: "/jwks", metadataPaths: ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] };
+}
+
+/** Descope Inbound Apps: issuer `<base>/v1/apps/<project>`, keys at `<base>/<project>/.well-known/jwks.json`, OIDC discovery appended. */
+export function descopeLayout(projectId: string): IdpLayout {
+  const issuerPath = `/v1/apps/${projectId}`;
+  return { issuerPath, jwksPath: `/${projectId}/.well-known/jwks.json`, metadataPaths: [`${issuerPath}/.well-known/openid-configuration`] };
+}
+
+/** Descope Agentic Identity Hub: one issuer per MCP server resource, `<base>/v1/apps/agentic/<project>/<server>`. */
+export function descopeAgenticLayout(projectId: string, serverId: string): IdpLayout {
+  const issuerPath = `/v1/apps/agentic/${projectId}/${serverId}`;
+  return { issuerPath, jwksPath: `/${projectId}/.well-known/jwks.json`, metadataPaths: [`${issuerPath}/.well-known/openid-configuration`] };
+}
+
+/** Scalekit: one authorization server per resource at `<env>/resources/<id>`, keys at `<env>/keys`, RFC 8414 path insertion. */
+export function scalekitLayout(resourceId: string): IdpLayout {
+  return { issuerPath: `/resources/${resourceId}`, jwksPath: "/keys", metadataPaths: [`/.well-known/oauth-authorization-server/resources/${resourceId}`] };
+}
+
+/** WorkOS AuthKit: the domain is the issuer, keys at `/oauth2/jwks`, RFC 8414 metadata at the root. */
+export function authkitLayout(): IdpLayout {
+  return { issuerPath: "", jwksPath: "/oauth2/jwks", metadataPaths: ["/.well-known/oauth-authorization-server"] };
+}
+
+/**
+ * Supabase Auth: issuer `<project>/auth/v1`, keys at `<issuer>/.well-known/jwks.json`, metadata
+ * appended to the issuer (RFC 8414 style, which the preset forwards; OIDC, which MCP clients find).
+ */
+export function supabaseLayout(): IdpLayout {
+  const issuerPath = "/auth/v1";
+  return {
+    issuerPath,
+    jwksPath: `${issuerPath}/.well-known/jwks.json`,
+    metadataPaths: [`${issuerPath}/.well-known/oauth-authorization-server`, `${issuerPath}/.well-known/openid-configuration`],
+  };
+}
