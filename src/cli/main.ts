@@ -16,10 +16,11 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   run: () => import("./commands/run.js"),
   list: () => import("./commands/list.js"),
   call: () => import("./commands/call.js"),
+  token: () => import("./commands/token.js"),
 };
 
 const root = asCommand(defineCommand({
-  meta: { name: "fastmcp-ts", version: packageVersion(), description: "Run FastMCP servers, list what a server offers, call its tools" },
+  meta: { name: "fastmcp-ts", version: packageVersion(), description: "Run FastMCP servers, list what a server offers, call its tools, mint test tokens" },
   args: {
     version: { type: "boolean", alias: "v", description: "Print the version" },
     ...commonFlags,

@@ -104,8 +104,8 @@ describe("help and version", () => {
   it("--help on the root lists the commands", async () => {
     const result = await runCli(["--help"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("USAGE fastmcp-ts [OPTIONS] run|list|call");
-    for (const command of ["run", "list", "call"]) expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\s+\\S`, "m"));
+    expect(result.stdout).toContain("USAGE fastmcp-ts [OPTIONS] run|list|call|token");
+    for (const command of ["run", "list", "call", "token"]) expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\s+\\S`, "m"));
     expect(result.stdout).not.toMatch(/\u001B\[/);
   });
 
