@@ -3,6 +3,7 @@
  *
  *   npm run bench                         # all servers, 50 connections, 10 s each
  *   npm run bench -- --duration 3 --only raw,fastmcp-stateless
+ *   npm run bench -- --only auth --rounds 5 --skip-memory   # JWT authentication against no auth
  *
  * Each server runs in its own `node` process pinned to core 0; this process (the autocannon load
  * generator) pins itself to core 1. See docs/benchmarks.md for what is measured and why.
@@ -12,6 +13,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { AUTH_KINDS, AUDIENCE, ISSUER, measureVerification, mintToken, signingKey, TokenSequence, UNAUTHENTICATED_KIND, type AuthAlgorithm, type InFlight, type SigningKey, type VerificationCost } from "./lib/auth.js";
+import { authFigures, authTable, authTargets, verificationTable } from "./lib/auth-report.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./lib/load.js";
 import { collectGarbage, openSession, openSessions, sampleCalls } from "./lib/mcp.js";
 import { clockTicksPerSecond, pinProcess, rssBytes } from "./lib/proc.js";
@@ -30,7 +33,13 @@ import {
 } from "./lib/report.js";
 import { buildServers, checkDist, startServer, type ServerProcess } from "./lib/server-process.js";
 
-const KINDS = ["raw", "sdk-stateless", "sdk-per-request", "fastmcp-stateless", "fastmcp-stateful"];
+const KINDS = ["raw", "sdk-stateless", "sdk-per-request", "fastmcp-stateless", "fastmcp-stateful", ...Object.keys(AUTH_KINDS)];
+/** Names --only accepts for several servers at once. */
+const GROUPS: Record<string, string[]> = { auth: [UNAUTHENTICATED_KIND, ...Object.keys(AUTH_KINDS)] };
+/** The servers whose memory is measured. */
+const MEMORY_KINDS = ["fastmcp-stateless", "fastmcp-stateful"];
+/** Verifications timed by POST /__verify in each first-seen server, for each figure. */
+const VERIFY_ITERATIONS = 3000;
 const SERVER_CORE = 0;
 const LOADGEN_CORE = 1;
 /** Calls served before the session-memory baseline, so the heap has reached its working size. */
@@ -41,7 +50,10 @@ const USAGE = `Usage: npx tsx bench/http.ts [options]
   --warmup <s>        warm-up seconds per server before measuring (default 3)
   --connections <n>   concurrent connections (default 50)
   --rounds <n>        measure every server n times, interleaved; report the median (default 1)
-  --only <a,b>        servers to run, from: ${KINDS.join(", ")}
+  --only <a,b>        servers to run, from: ${KINDS.join(", ")};
+                      "auth" stands for ${GROUPS.auth!.join(", ")}
+  --first-seen <n>    requests in a first-seen row's measured window, each with its own token
+                      (default 40000; its warm-up gets n × warmup ÷ duration more)
   --sessions <n>      stateful sessions opened for the per-session memory figure (default 2000)
   --calls <a,b,c>     call counts at which FastMCP's memory is read (default 1000,10000,100000)
   --skip-memory       skip the memory measurements
@@ -60,6 +72,7 @@ interface Settings {
   memory: boolean;
   json: string;
   cpuProfileDir: string | undefined;
+  firstSeen: number;
 }
 
 function settings(): Settings {
@@ -75,6 +88,7 @@ function settings(): Settings {
       "skip-memory": { type: "boolean", default: false },
       json: { type: "string", default: "bench/results/latest.json" },
       "cpu-prof": { type: "string" },
+      "first-seen": { type: "string", default: "40000" },
       help: { type: "boolean", default: false },
     },
   });
@@ -82,7 +96,7 @@ function settings(): Settings {
     console.log(USAGE);
     process.exit(0);
   }
-  const kinds = values.only === undefined ? KINDS : values.only.split(",").map((k) => k.trim()).filter(Boolean);
+  const kinds = values.only === undefined ? KINDS : [...new Set(values.only.split(",").map((k) => k.trim()).filter(Boolean).flatMap((k) => GROUPS[k] ?? [k]))];
   const unknown = kinds.filter((k) => !KINDS.includes(k));
   if (unknown.length > 0) throw new Error(`unknown server(s) ${unknown.join(", ")}; choose from ${KINDS.join(", ")}`);
   return {
@@ -96,6 +110,7 @@ function settings(): Settings {
     memory: !values["skip-memory"],
     json: values.json,
     cpuProfileDir: values["cpu-prof"],
+    firstSeen: Math.round(positive(values["first-seen"], "--first-seen")),
   };
 }
 
@@ -135,24 +150,42 @@ function sessionFor(server: ServerProcess): Promise<string | undefined> {
 interface Round {
   result: LoadResult | undefined;
   problem: string | undefined;
+  /** First-seen rows: signature verification timed inside the server after its measured window. */
+  verification?: VerificationCost;
 }
 
+/** Keys and tokens for the authenticated rows, made once per run. */
+interface AuthMaterial {
+  keys: Record<AuthAlgorithm, SigningKey>;
+  /** The token each one-token row sends with every request; also what sample calls and /__verify use. */
+  tokens: Record<AuthAlgorithm, string>;
+  /** Distinct RS256 tokens for a first-seen row's warm-up and measured window; each round's fresh server sees them anew. */
+  firstSeenPool: string[];
+}
+
+/** A load window: seconds, or a number of requests (first-seen rows, which need a token per request). */
+type Window = { duration: number } | { amount: number };
+
 /** One round for one server: a fresh process, sample calls, warm-up, the measured window, sample calls. */
-async function measureRound(script: string, kind: string, round: number, options: Settings): Promise<Round> {
+async function measureRound(script: string, kind: string, round: number, options: Settings, auth: AuthMaterial | undefined): Promise<Round> {
   const cpuProfile = options.cpuProfileDir ? { dir: options.cpuProfileDir, name: `${kind}-${round}.cpuprofile` } : undefined;
-  const server = await startServer(script, kind, { core: SERVER_CORE, cpuProfile });
+  const server = await startServer(script, kind, { core: SERVER_CORE, cpuProfile, env: serverEnvironment(kind, auth) });
   try {
-    const load = await loadFor(server, options);
-    const sample = () => sampleCalls(server.url, load.sessionId, [load.nextId(), load.nextId(), load.nextId()]);
+    const load = await loadFor(server, options, auth);
+    const token = sampleToken(kind, auth);
+    const sample = () => sampleCalls(server.url, load.sessionId, [load.nextId(), load.nextId(), load.nextId()], token);
     await sample();
-    if (options.warmup > 0) {
-      const warm = await runLoad(server.pid, { ...load, duration: options.warmup });
+    const { warmup, measured } = windows(kind, options);
+    if (warmup) {
+      const warm = await runLoad(server.pid, { ...load, ...warmup });
       const problem = problemOf(warm);
       if (problem !== undefined) return { result: warm, problem: `warm-up: ${problem}` };
     }
-    const result = await runLoad(server.pid, { ...load, duration: options.duration });
+    const result = await runLoad(server.pid, { ...load, ...measured });
     await sample();
-    return { result, problem: problemOf(result) };
+    // Not under --cpu-prof: the profile is of serving requests, and the profiler would skew the figures.
+    if (AUTH_KINDS[kind]?.tokens !== "first-seen" || options.cpuProfileDir) return { result, problem: problemOf(result) };
+    return { result, problem: problemOf(result), verification: await measureVerification(server.url, token!, VERIFY_ITERATIONS) };
   } catch (error) {
     return { result: undefined, problem: error instanceof Error ? error.message : String(error) };
   } finally {
@@ -160,21 +193,79 @@ async function measureRound(script: string, kind: string, round: number, options
   }
 }
 
+/** Warm-up and measured windows: seconds; for first-seen rows, requests (as many as the pool has tokens for). */
+function windows(kind: string, options: Settings): { warmup: Window | undefined; measured: Window } {
+  if (AUTH_KINDS[kind]?.tokens === "first-seen") {
+    const warmup = firstSeenWarmup(options);
+    return { warmup: warmup > 0 ? { amount: warmup } : undefined, measured: { amount: options.firstSeen } };
+  }
+  return { warmup: options.warmup > 0 ? { duration: options.warmup } : undefined, measured: { duration: options.duration } };
+}
+
+function firstSeenWarmup(options: Settings): number {
+  return Math.round((options.firstSeen * options.warmup) / options.duration);
+}
+
+/** What an authenticated server is configured with: its verifier's key and checks, and the /__verify route for first-seen rows. */
+function serverEnvironment(kind: string, auth: AuthMaterial | undefined): Record<string, string> {
+  const authKind = AUTH_KINDS[kind];
+  if (!authKind || !auth) return {};
+  return {
+    BENCH_JWT_PUBLIC_KEY: auth.keys[authKind.algorithm].publicKeyPem,
+    BENCH_JWT_ALGORITHM: authKind.algorithm,
+    BENCH_JWT_ISSUER: ISSUER,
+    BENCH_JWT_AUDIENCE: AUDIENCE,
+    BENCH_VERIFY: authKind.tokens === "first-seen" ? "1" : "0",
+  };
+}
+
+function sampleToken(kind: string, auth: AuthMaterial | undefined): string | undefined {
+  const authKind = AUTH_KINDS[kind];
+  return authKind && auth ? auth.tokens[authKind.algorithm] : undefined;
+}
+
+/** Keys for both algorithms, one token each, and the first-seen pool when a first-seen row runs. */
+function prepareAuth(options: Settings): AuthMaterial | undefined {
+  const kinds = options.kinds.filter((kind) => AUTH_KINDS[kind]);
+  if (kinds.length === 0) return undefined;
+  const keys = { RS256: signingKey("RS256"), ES256: signingKey("ES256") };
+  const tokens = { RS256: mintToken(keys.RS256), ES256: mintToken(keys.ES256) };
+  const poolSize = kinds.some((kind) => AUTH_KINDS[kind]!.tokens === "first-seen") ? firstSeenWarmup(options) + options.firstSeen + 2 * options.connections : 0;
+  if (poolSize > 0) log(`minting ${poolSize} RS256 tokens for the first-seen rows…`);
+  const firstSeenPool = Array.from({ length: poolSize }, () => mintToken(keys.RS256));
+  return { keys, tokens, firstSeenPool };
+}
+
 /** A server's row: the median round by CPU µs/request, or its first invalid round. */
 function combineRounds(kind: string, rounds: Round[]): ThroughputRow {
   const roundMicros = rounds.map((r) => (r.result ? microsPerRequest(r.result) : Number.NaN));
+  const verification = medianVerification(rounds.flatMap((r) => (r.verification ? [r.verification] : [])));
   const invalid = rounds.find((r) => r.problem !== undefined);
-  if (invalid) return { kind, result: invalid.result, problem: invalid.problem, roundMicros };
+  if (invalid) return { kind, result: invalid.result, problem: invalid.problem, roundMicros, verification };
   const sorted = [...rounds].sort((a, b) => microsPerRequest(a.result!) - microsPerRequest(b.result!));
-  return { kind, result: sorted[Math.floor((sorted.length - 1) / 2)]!.result, problem: undefined, roundMicros };
+  return { kind, result: sorted[Math.floor((sorted.length - 1) / 2)]!.result, problem: undefined, roundMicros, verification };
 }
 
-async function measureThroughput(script: string, options: Settings): Promise<ThroughputRow[]> {
+/** Each figure's median over the rounds. */
+function medianVerification(costs: VerificationCost[]): VerificationCost | undefined {
+  if (costs.length === 0) return undefined;
+  const middle = (pick: (cost: VerificationCost) => number) => costs.map(pick).sort((a, b) => a - b)[Math.floor((costs.length - 1) / 2)]!;
+  const inFlight = (pick: (cost: VerificationCost) => InFlight) => ({ one: middle((c) => pick(c).one), fifty: middle((c) => pick(c).fifty) });
+  return {
+    iterations: costs[0]!.iterations,
+    cryptoVerify: middle((c) => c.cryptoVerify),
+    webCryptoVerify: inFlight((c) => c.webCryptoVerify),
+    joseVerify: inFlight((c) => c.joseVerify),
+    verifierUncached: inFlight((c) => c.verifierUncached),
+  };
+}
+
+async function measureThroughput(script: string, options: Settings, auth: AuthMaterial | undefined): Promise<ThroughputRow[]> {
   const rounds = new Map<string, Round[]>(options.kinds.map((kind) => [kind, []]));
   for (let round = 1; round <= options.rounds; round++) {
     for (const kind of options.kinds) {
       log(`${kind}: round ${round}/${options.rounds}…`);
-      const measured = await measureRound(script, kind, round, options);
+      const measured = await measureRound(script, kind, round, options, auth);
       rounds.get(kind)!.push(measured);
       log(`${kind}: ${describe(measured)}`);
     }
@@ -182,8 +273,9 @@ async function measureThroughput(script: string, options: Settings): Promise<Thr
   return options.kinds.map((kind) => combineRounds(kind, rounds.get(kind)!));
 }
 
-function describe({ result, problem }: Round): string {
-  const figures = result ? `${Math.round(result.requestsPerSecond)} req/s, ${microsPerRequest(result).toFixed(1)} µs/req` : "failed";
+function describe({ result, problem, verification }: Round): string {
+  const verify = verification ? `; in-server RS256 verify: node:crypto ${verification.cryptoVerify.toFixed(1)} µs, JWTVerifier uncached ${verification.verifierUncached.fifty.toFixed(1)} µs` : "";
+  const figures = result ? `${Math.round(result.requestsPerSecond)} req/s, ${microsPerRequest(result).toFixed(1)} µs/req${verify}` : "failed";
   return problem === undefined ? figures : `${figures} (INVALID: ${problem})`;
 }
 
@@ -224,9 +316,12 @@ async function measureSessionMemory(script: string, options: Settings): Promise<
   }
 }
 
-/** What autocannon needs to call a server: for the stateful one, a freshly initialized session. */
-async function loadFor(server: ServerProcess, options: Settings): Promise<LoadOptions> {
-  return { url: server.url, serverCore: SERVER_CORE, sessionId: await sessionFor(server), connections: options.connections, nextId: idCounter() };
+/** What autocannon needs to call a server: for the stateful one, a freshly initialized session; for authenticated ones, tokens. */
+async function loadFor(server: ServerProcess, options: Settings, auth?: AuthMaterial): Promise<LoadOptions> {
+  const load: LoadOptions = { url: server.url, serverCore: SERVER_CORE, sessionId: await sessionFor(server), connections: options.connections, nextId: idCounter() };
+  const authKind = AUTH_KINDS[server.kind];
+  if (authKind && auth) load.bearer = authKind.tokens === "one" ? auth.tokens[authKind.algorithm] : new TokenSequence(auth.firstSeenPool);
+  return load;
 }
 
 /** Serves `amount` calls; throws if any answer is wrong. */
@@ -276,7 +371,7 @@ async function measureMemory(script: string, options: Settings): Promise<MemoryR
   const calls: CallMemory[] = [];
   let sessions: SessionMemory | undefined;
   if (!options.memory) return { calls, sessions };
-  for (const kind of options.kinds.filter((k) => k.startsWith("fastmcp-"))) {
+  for (const kind of options.kinds.filter((k) => MEMORY_KINDS.includes(k))) {
     log(`${kind}: memory after ${options.checkpoints.join(", ")} calls…`);
     calls.push(await measureCallMemory(script, kind, options));
   }
@@ -289,18 +384,21 @@ async function measureMemory(script: string, options: Settings): Promise<MemoryR
 
 function printReport(rows: ThroughputRow[], memory: MemoryResults, verdicts: Target[]): void {
   console.log(`\n${throughputTable(rows)}\n`);
+  if (rows.some((row) => AUTH_KINDS[row.kind])) console.log(`${authTable(rows)}\n`);
+  if (rows.some((row) => row.verification)) console.log(`${verificationTable(rows)}\n`);
   if (memory.calls.length > 0 || memory.sessions) console.log(`${memoryTable(memory.calls, memory.sessions)}\n`);
   console.log(targetTable(verdicts));
 }
 
 function writeJson(path: string, host: Record<string, string | number>, options: Settings, rows: ThroughputRow[], memory: MemoryResults, verdicts: Target[]): void {
-  const throughput = rows.map((r) => ({ kind: r.kind, valid: r.problem === undefined, problem: r.problem, roundMicros: r.roundMicros, ...(r.result ? summary(r.result) : {}) }));
+  const throughput = rows.map((r) => ({ kind: r.kind, valid: r.problem === undefined, problem: r.problem, roundMicros: r.roundMicros, verification: r.verification, ...(r.result ? summary(r.result) : {}) }));
   const document = {
     date: new Date().toISOString(),
     commit: commit(),
     machine: host,
     settings: options,
     throughput,
+    auth: authFigures(rows),
     callMemory: memory.calls,
     sessionMemory: memory.sessions,
     targets: verdicts,
@@ -320,9 +418,10 @@ async function main(): Promise<void> {
   log(`servers on core ${SERVER_CORE}, load generator on core ${LOADGEN_CORE}; ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per server, ${options.rounds} round(s)`);
   if (options.cpuProfileDir) log(`CPU profiles go to ${options.cpuProfileDir}: profiling inflates the servers' CPU time`);
 
-  const rows = await measureThroughput(script, options);
+  const auth = prepareAuth(options);
+  const rows = await measureThroughput(script, options, auth);
   const memory = await measureMemory(script, options);
-  const verdicts = targets(rows, memory.calls, memory.sessions);
+  const verdicts = [...targets(rows, memory.calls, memory.sessions), ...authTargets(rows)];
   printReport(rows, memory, verdicts);
   if (options.json) writeJson(options.json, host, options, rows, memory, verdicts);
 }

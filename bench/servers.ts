@@ -9,17 +9,24 @@
  * With BENCH_GC=1, FastMCP servers also answer POST /__gc: a full GC (node --expose-gc), then
  * process.memoryUsage() and the size of V8's new space. The route is registered only then, so
  * throughput runs serve exactly the app a user would.
+ *
+ * The fastmcp-jwt-* servers are fastmcp-stateless with a JWTVerifier configured from BENCH_JWT_*
+ * (a fixed public key: no key is ever fetched). With BENCH_VERIFY=1 they also answer POST /__verify,
+ * which times RS256 verifications of a posted token inside this process (see verificationCost).
  */
+import { createPublicKey, verify } from "node:crypto";
 import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getHeapSpaceStatistics } from "node:v8";
 import { createAdaptorServer } from "@hono/node-server";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, McpServer, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
-import { Hono } from "hono";
+import { Hono, type Context as HonoContext } from "hono";
 import * as z from "zod";
 
 type FastMCPModule = typeof import("../src/index.js");
+type FastMCPAuthModule = typeof import("../src/auth/index.js");
+type JWTVerifier = InstanceType<FastMCPAuthModule["JWTVerifier"]>;
 
 const HOST = "127.0.0.1";
 const SERVERS: Record<string, () => Promise<NodeHttpServer | number>> = {
@@ -28,6 +35,10 @@ const SERVERS: Record<string, () => Promise<NodeHttpServer | number>> = {
   "sdk-per-request": async () => createAdaptorServer({ fetch: sdkPerRequestApp().fetch }) as NodeHttpServer,
   "fastmcp-stateless": () => runFastMCP(true),
   "fastmcp-stateful": () => runFastMCP(false),
+  // The same server for all three: they differ in the tokens the harness sends and in BENCH_JWT_ALGORITHM.
+  "fastmcp-jwt-rs256": async () => runFastMCP(true, await jwtVerifier()),
+  "fastmcp-jwt-es256": async () => runFastMCP(true, await jwtVerifier()),
+  "fastmcp-jwt-rs256-first-seen": async () => runFastMCP(true, await jwtVerifier()),
 };
 
 /** The ceiling: node:http, parse the JSON-RPC request, answer the tool result. No MCP at all. */
@@ -68,9 +79,10 @@ function sdkPerRequestApp(): Hono {
   return app;
 }
 
-async function runFastMCP(stateless: boolean): Promise<number> {
+async function runFastMCP(stateless: boolean, auth?: JWTVerifier): Promise<number> {
   const { FastMCP } = (await import(requiredEnv("FASTMCP_ENTRY"))) as FastMCPModule;
-  const mcp = new FastMCP({ name: "bench-fastmcp", statelessHttp: stateless });
+  // null, not undefined: no FASTMCP_SERVER_AUTH from the environment can sneak into the unauthenticated rows.
+  const mcp = new FastMCP({ name: "bench-fastmcp", statelessHttp: stateless, auth: auth ?? null });
   mcp.tool({
     name: "echo",
     description: "Echoes its text",
@@ -78,8 +90,79 @@ async function runFastMCP(stateless: boolean): Promise<number> {
     execute: ({ text }) => text,
   });
   if (process.env.BENCH_GC === "1") mcp.route("POST", "/__gc", (c) => c.json(collectGarbage()));
+  if (process.env.BENCH_VERIFY === "1") mcp.route("POST", "/__verify", verificationCost);
   const running = await mcp.run({ transport: "http", host: HOST, port: 0, handleSignals: false, banner: false });
   return running.port!;
+}
+
+/** The verifier BENCH_JWT_* describe, with the default cache (10,000 tokens). */
+async function jwtVerifier(options: { cacheSize?: number } = {}): Promise<JWTVerifier> {
+  const { JWTVerifier } = (await import(new URL("./auth/index.js", requiredEnv("FASTMCP_ENTRY")).href)) as FastMCPAuthModule;
+  return new JWTVerifier({
+    publicKey: requiredEnv("BENCH_JWT_PUBLIC_KEY"),
+    issuer: requiredEnv("BENCH_JWT_ISSUER"),
+    audience: requiredEnv("BENCH_JWT_AUDIENCE"),
+    algorithm: requiredEnv("BENCH_JWT_ALGORITHM") as "RS256" | "ES256",
+    ...options,
+  });
+}
+
+/**
+ * POST /__verify { token, iterations }: CPU µs per verification of an RS256 token in this process.
+ * `cryptoVerify` is the floor: node:crypto on the signing input and signature, decoded once
+ * beforehand. Then, each with 1 and with 50 calls in flight: WebCrypto's verify (what jose calls
+ * on Node), jose's jwtVerify (what JWTVerifier calls, key imported once), and
+ * JWTVerifier.verifyToken with its cache off.
+ */
+async function verificationCost(c: HonoContext): Promise<Response> {
+  const { token, iterations } = (await c.req.json()) as { token: string; iterations: number };
+  const [header, payload, signature] = token.split(".") as [string, string, string];
+  const input = Buffer.from(`${header}.${payload}`);
+  const signatureBytes = Buffer.from(signature, "base64url");
+  const pem = requiredEnv("BENCH_JWT_PUBLIC_KEY");
+  const publicKey = createPublicKey(pem);
+  const { importSPKI, jwtVerify } = await import("jose");
+  const key = (await importSPKI(pem, "RS256")) as CryptoKey;
+  const claims = { issuer: requiredEnv("BENCH_JWT_ISSUER"), audience: requiredEnv("BENCH_JWT_AUDIENCE"), algorithms: ["RS256"] };
+  const verifier = await jwtVerifier({ cacheSize: 0 });
+  const webCrypto = () => crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signatureBytes, input);
+  const jose = () => jwtVerify(token, key, claims);
+  const uncached = () => verifier.verifyToken(token);
+  return c.json({
+    iterations,
+    cryptoVerify: cpuMicrosPerCall(iterations, () => verify("sha256", input, publicKey, signatureBytes)),
+    webCryptoVerify: await inFlightFigures(iterations, webCrypto),
+    joseVerify: await inFlightFigures(iterations, jose),
+    verifierUncached: await inFlightFigures(iterations, uncached),
+  });
+}
+
+/** CPU time (every thread, as the harness counts it) per call of a synchronous check that must pass. */
+function cpuMicrosPerCall(iterations: number, check: () => boolean): number {
+  for (let i = 0; i < iterations / 10; i++) check();
+  const before = process.cpuUsage();
+  for (let i = 0; i < iterations; i++) if (!check()) throw new Error("verification failed");
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / iterations;
+}
+
+async function inFlightFigures(iterations: number, check: () => Promise<unknown>): Promise<{ one: number; fifty: number }> {
+  return { one: await cpuMicrosPerAsyncCall(iterations, 1, check), fifty: await cpuMicrosPerAsyncCall(iterations, 50, check) };
+}
+
+/** The same for an asynchronous check, `inFlight` calls at a time. */
+async function cpuMicrosPerAsyncCall(iterations: number, inFlight: number, check: () => Promise<unknown>): Promise<number> {
+  const run = async (count: number) => {
+    for (let done = 0; done < count; done += inFlight) {
+      const results = await Promise.all(Array.from({ length: Math.min(inFlight, count - done) }, check));
+      if (results.some((result) => !result)) throw new Error("verification failed");
+    }
+  };
+  await run(iterations / 10);
+  const before = process.cpuUsage();
+  await run(iterations);
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / iterations;
 }
 
 /** A full GC, then the process's memory, with the young generation's size (V8 grows it under load). */

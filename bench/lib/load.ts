@@ -1,5 +1,6 @@
 /** Drives a server with autocannon and measures the server's CPU time over exactly that window. */
 import autocannon from "autocannon";
+import { TokenSequence } from "./auth.js";
 import { callHeaders, echoCall, isEchoAnswer } from "./mcp.js";
 import { coreBusyMicros, cpuMicros } from "./proc.js";
 
@@ -14,6 +15,8 @@ export interface LoadOptions {
   amount?: number;
   /** Supplies the JSON-RPC ids: unique over the whole life of a server. */
   nextId: () => number;
+  /** The bearer token: one for every request, or a new one from the sequence for each (first-seen). */
+  bearer?: string | TokenSequence;
 }
 
 export interface LoadResult {
@@ -33,6 +36,8 @@ export interface LoadResult {
   otherCoreMicros: number;
   /** CPU used by this (load generator) process over the window, for spotting a client bottleneck. */
   generatorCpuMicros: number;
+  /** Requests that found the first-seen token sequence empty (sent without a token, so refused). */
+  missingTokens: number;
 }
 
 interface CallContext {
@@ -45,6 +50,7 @@ export async function runLoad(pid: number, options: LoadOptions): Promise<LoadRe
   const cpuBefore = cpuMicros(pid);
   const coreBefore = coreBusyMicros(options.serverCore);
   const generatorBefore = cpuMicros(process.pid);
+  const missingBefore = options.bearer instanceof TokenSequence ? options.bearer.missing : 0;
   const startedAt = process.hrtime.bigint();
   const instance = autocannon({
     url: options.url,
@@ -74,19 +80,24 @@ export async function runLoad(pid: number, options: LoadOptions): Promise<LoadRe
     serverCpuMicros,
     otherCoreMicros,
     generatorCpuMicros,
+    missingTokens: options.bearer instanceof TokenSequence ? options.bearer.missing - missingBefore : 0,
   };
 }
 
-/** One autocannon request template: a fresh id per request, every answer checked against it. */
+/** One autocannon request template: a fresh id (and token, for first-seen) per request, every answer checked against it. */
 function echoRequest(options: LoadOptions, tally: { correct: number; wrong: number }): autocannon.Request<CallContext> {
+  const { bearer } = options;
+  const sequence = bearer instanceof TokenSequence ? bearer : undefined;
   return {
     method: "POST",
     path: new URL(options.url).pathname,
-    headers: callHeaders(options.sessionId),
+    headers: callHeaders(options.sessionId, typeof bearer === "string" ? bearer : undefined),
     setupRequest: (request, context) => {
       const id = options.nextId();
       context.id = id;
-      return { ...request, body: echoCall(id) };
+      const token = sequence?.next();
+      const headers = token === undefined ? request.headers : { ...request.headers, authorization: `Bearer ${token}` };
+      return { ...request, headers, body: echoCall(id) };
     },
     onResponse: (status, body, context) => {
       if (status === 200 && context.id !== undefined && isEchoAnswer(body, context.id)) tally.correct++;
@@ -101,5 +112,5 @@ function percentile(sorted: number[], fraction: number): number {
 }
 
 export function isValid(result: LoadResult): boolean {
-  return result.completed > 0 && result.wrong === 0 && result.non2xx === 0 && result.errors === 0 && result.timeouts === 0;
+  return result.completed > 0 && result.wrong === 0 && result.non2xx === 0 && result.errors === 0 && result.timeouts === 0 && result.missingTokens === 0;
 }

@@ -2,14 +2,15 @@
 
 export const PROTOCOL_VERSION = "2025-11-25";
 
-/** Headers every benchmark request carries, plus the session's once one is open. */
-export function callHeaders(sessionId?: string): Record<string, string> {
+/** Headers every benchmark request carries, plus the session's once one is open, and the bearer token if any. */
+export function callHeaders(sessionId?: string, token?: string): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
     "mcp-protocol-version": PROTOCOL_VERSION,
   };
   if (sessionId !== undefined) headers["mcp-session-id"] = sessionId;
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   return headers;
 }
 
@@ -43,9 +44,9 @@ export function isEchoAnswer(body: string, id: number): boolean {
 }
 
 /** Sends a few calls with fetch and checks status and answer; throws on the first wrong one. */
-export async function sampleCalls(url: string, sessionId: string | undefined, ids: number[]): Promise<void> {
+export async function sampleCalls(url: string, sessionId: string | undefined, ids: number[], token?: string): Promise<void> {
   for (const id of ids) {
-    const response = await fetch(url, { method: "POST", headers: callHeaders(sessionId), body: echoCall(id) });
+    const response = await fetch(url, { method: "POST", headers: callHeaders(sessionId, token), body: echoCall(id) });
     const body = await response.text();
     if (response.status !== 200 || !isEchoAnswer(body, id)) {
       throw new Error(`wrong answer to call ${id} at ${url}: HTTP ${response.status} ${body.slice(0, 300)}`);

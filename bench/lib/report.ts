@@ -1,4 +1,5 @@
 /** Turns measurements into the printed tables and the target verdicts. */
+import type { VerificationCost } from "./auth.js";
 import { isValid, type LoadResult } from "./load.js";
 
 export interface ThroughputRow {
@@ -9,6 +10,8 @@ export interface ThroughputRow {
   problem: string | undefined;
   /** CPU µs/request of every round, in order. */
   roundMicros: number[];
+  /** First-seen rows: the server's own signature verification figures (median over rounds). */
+  verification?: VerificationCost | undefined;
 }
 
 /** Server memory after a full GC. */
@@ -44,7 +47,7 @@ export function microsPerRequest(result: LoadResult): number {
   return result.serverCpuMicros / result.completed;
 }
 
-function validResult(rows: ThroughputRow[], kind: string): LoadResult | undefined {
+export function validResult(rows: ThroughputRow[], kind: string): LoadResult | undefined {
   const row = rows.find((r) => r.kind === kind);
   return row?.result && row.problem === undefined ? row.result : undefined;
 }
@@ -163,15 +166,16 @@ export function problemOf(result: LoadResult): string | undefined {
     result.errors > 0 ? `${result.errors} errors` : "",
     result.timeouts > 0 ? `${result.timeouts} timeouts` : "",
     result.completed === 0 ? "no responses" : "",
+    result.missingTokens > 0 ? `${result.missingTokens} requests found the token pool used up` : "",
   ];
   return issues.filter(Boolean).join(", ");
 }
 
-function fixed(value: number, digits: number): string {
+export function fixed(value: number, digits: number): string {
   return value.toFixed(digits);
 }
 
-function percent(fraction: number): string {
+export function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(0)}%`;
 }
 

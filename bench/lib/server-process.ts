@@ -26,6 +26,8 @@ export interface StartOptions {
   gcRoute?: boolean;
   /** Writes a V8 CPU profile of the server when it stops (node --cpu-prof). */
   cpuProfile?: { dir: string; name: string };
+  /** More environment for the server (BENCH_JWT_*, BENCH_VERIFY). */
+  env?: Record<string, string>;
 }
 
 /** Transpiles bench/servers.ts to plain JavaScript, so the servers run on bare `node`. */
@@ -58,7 +60,7 @@ function sourceFiles(dir: string): string[] {
 export async function startServer(script: string, kind: string, options: StartOptions): Promise<ServerProcess> {
   const profile = options.cpuProfile ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfile.dir, "--cpu-prof-name", options.cpuProfile.name] : [];
   const child = spawn("taskset", ["-c", String(options.core), process.execPath, "--expose-gc", ...profile, script, kind], {
-    env: { ...process.env, FASTMCP_ENTRY: pathToFileURL(ENTRY).href, BENCH_GC: options.gcRoute ? "1" : "0" },
+    env: { ...process.env, ...options.env, FASTMCP_ENTRY: pathToFileURL(ENTRY).href, BENCH_GC: options.gcRoute ? "1" : "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await announcedPort(child, kind);
