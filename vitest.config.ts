@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests and examples import the package by name; run them against the sources.
     alias: [
       { find: /^fastmcp-ts\/client$/, replacement: src("client/index.ts") },
+      { find: /^fastmcp-ts\/storage$/, replacement: src("storage/index.ts") },
       { find: /^fastmcp-ts\/auth\/providers\/(.+)$/, replacement: src("auth/providers/$1.ts") },
       { find: /^fastmcp-ts\/auth$/, replacement: src("auth/index.ts") },
       { find: /^fastmcp-ts$/, replacement: src("index.ts") },

@@ -12,3 +12,18 @@ export { IntrospectionTokenVerifier, type IntrospectionTokenVerifierOptions } fr
 export { StaticTokenVerifier, type StaticTokenEntry, type StaticTokenVerifierOptions } from "./verifiers/static.js";
 export { DebugTokenVerifier, type DebugTokenVerifierOptions } from "./verifiers/debug.js";
 export type { JwtAlgorithm } from "./verifiers/algorithms.js";
+export { OAuthProvider, type OAuthProviderOptions, type ClientRegistrationOptions, type RevocationOptions } from "./server/provider.js";
+export { InMemoryOAuthProvider, type InMemoryOAuthProviderOptions } from "./server/in-memory.js";
+export { LocalOAuthProvider, type LocalOAuthProviderOptions } from "./server/local/provider.js";
+export type { Authenticate, LocalUser, UserTable } from "./server/local/users.js";
+export { OAuthError, type OAuthErrorCode } from "./server/errors.js";
+export type { OAuthServerMetadata } from "./server/as-metadata.js";
+export type {
+  AuthorizationCode,
+  AuthorizationParams,
+  OAuthClientInformation,
+  OAuthClientMetadata,
+  OAuthTokenResponse,
+  RefreshToken,
+  TokenEndpointAuthMethod,
+} from "./server/types.js";

@@ -1,7 +1,7 @@
 /**
  * A scripted browser for authorization flows: it follows redirects by hand, keeps cookies,
- * submits oidc-provider's development login and consent forms, and stops at the client's
- * redirect URI without loading it.
+ * submits login and consent forms (oidc-provider's development pages, LocalOAuthProvider's
+ * pages), and stops at the client's redirect URI without loading it.
  */
 
 export interface AuthorizationOutcome {
@@ -12,9 +12,11 @@ export interface AuthorizationOutcome {
 }
 
 export interface UserAgentOptions {
-  /** What the login form is filled with; oidc-provider's dev login takes any pair. */
+  /** What the login form is filled with (`login` or `username`); oidc-provider's dev login takes any pair. */
   login?: string;
   password?: string;
+  /** Which submit button of a form with several (`name="action"`) is pressed. Default `approve`. */
+  decision?: "approve" | "deny";
 }
 
 const MAX_STEPS = 20;
@@ -23,10 +25,14 @@ export class UserAgent {
   private readonly cookies = new CookieJar();
   private readonly login: string;
   private readonly password: string;
+  private readonly decision: string;
+  /** Every page the agent was shown (status and HTML), in order. */
+  readonly pages: Array<{ url: string; status: number; html: string }> = [];
 
   constructor(options: UserAgentOptions = {}) {
     this.login = options.login ?? "alice";
     this.password = options.password ?? "any password";
+    this.decision = options.decision ?? "approve";
   }
 
   /** Visits `authorizationUrl` and answers every page until the browser is sent to `redirectUri`. */
@@ -44,10 +50,13 @@ export class UserAgent {
         continue;
       }
       const page = await response.text();
+      this.pages.push({ url: request.url.href, status: response.status, html: page });
       const form = response.status === 200 ? parseForm(page) : undefined;
       if (!form) throw new Error(`the authorization server answered ${response.status} at ${request.url.href}: ${textOf(page)}`);
       const fields = new URLSearchParams();
       for (const input of form.inputs) fields.set(input.name, this.valueFor(input));
+      const button = form.buttons.find((b) => b.value === this.decision) ?? form.buttons[0];
+      if (button) fields.set(button.name, button.value);
       const prompt = fields.get("prompt");
       if (prompt) prompts.push(prompt);
       request = { url: new URL(form.action, request.url), method: "POST", body: fields };
@@ -56,7 +65,7 @@ export class UserAgent {
   }
 
   private valueFor(input: FormInput): string {
-    if (input.name === "login") return this.login;
+    if (input.name === "login" || input.name === "username") return this.login;
     if (input.name === "password") return this.password;
     return input.value;
   }
@@ -88,8 +97,8 @@ interface FormInput {
   value: string;
 }
 
-/** The first form of a page: its action and its named inputs. */
-function parseForm(html: string): { action: string; inputs: FormInput[] } | undefined {
+/** The first form of a page: its action, its named inputs, and its named submit buttons. */
+function parseForm(html: string): { action: string; inputs: FormInput[]; buttons: FormInput[] } | undefined {
   const form = /<form\b([^>]*)>([\s\S]*?)<\/form>/i.exec(html);
   if (!form) return undefined;
   const action = attribute(form[1]!, "action");
@@ -99,7 +108,12 @@ function parseForm(html: string): { action: string; inputs: FormInput[] } | unde
     const name = attribute(attributes!, "name");
     if (name !== undefined) inputs.push({ name, value: attribute(attributes!, "value") ?? "" });
   }
-  return { action, inputs };
+  const buttons: FormInput[] = [];
+  for (const [, attributes] of form[2]!.matchAll(/<button\b([^>]*)>/gi)) {
+    const name = attribute(attributes!, "name");
+    if (name !== undefined) buttons.push({ name, value: attribute(attributes!, "value") ?? "" });
+  }
+  return { action, inputs, buttons };
 }
 
 function attribute(attributes: string, name: string): string | undefined {

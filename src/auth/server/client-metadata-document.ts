@@ -1,0 +1,244 @@
+/**
+ * Client ID Metadata Documents (CIMD, MCP 2025-11-25): a client whose `client_id` is an https URL
+ * is described by the JSON document at that URL. The fetcher gets it through {@link safeFetch},
+ * checks it (same rules as dynamic registration, public clients only) and caches it as HTTP
+ * caching headers say.
+ *
+ * A document whose lifetime has passed is only used again once the server confirms it (200 or
+ * 304): when the refetch fails, `get` fails too instead of serving the stale copy, so that a
+ * client its owner withdrew (or a server that now answers with an error) stops working.
+ */
+import { parseRegistrationRequest } from "./client-registration.js";
+import { OAuthError } from "./errors.js";
+import { freshnessLifetime, hasFreshnessHeaders } from "./http-cache.js";
+import { DEFAULT_TIMEOUT_MS, safeFetch, SsrfError, type SafeFetchResponse } from "./ssrf.js";
+import type { OAuthClientInformation } from "./types.js";
+import { hasDotSegment, hasOnlyUriCharacters, hasWhitespaceOrControl, quoteUri, splitAuthority, splitUri } from "./uri-syntax.js";
+import { FastMCPError } from "../../errors.js";
+
+export type ClientMetadataErrorReason =
+  | "invalid_client_id"
+  | "fetch_failed"
+  | "not_json"
+  | "invalid_document"
+  | "client_id_mismatch"
+  | "unsupported_auth_method"
+  | "invalid_redirect_uri";
+
+/** A Client ID Metadata Document that could not be fetched or used; the message says why. */
+export class ClientMetadataError extends FastMCPError {
+  override name = "ClientMetadataError";
+  constructor(
+    readonly reason: ClientMetadataErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface ClientMetadataDocumentFetcherOptions {
+  /** Largest document accepted, in bytes (default 5,120). */
+  maxBytes?: number;
+  /** Budget for one fetch (default 5,000 ms). */
+  timeoutMs?: number;
+  /** Documents kept, least recently used dropped first (default 1,000). */
+  cacheSize?: number;
+  /** Lifetime of a document served without caching headers (default 3,600 s). */
+  defaultCacheSeconds?: number;
+  /** Longest lifetime honoured, whatever the headers ask (default 86,400 s). */
+  maxCacheSeconds?: number;
+  /** Relaxation for development and tests: fetch from loopback and private addresses. */
+  allowPrivateAddresses?: boolean;
+  /** Relaxation for development and tests: accept http client IDs. */
+  allowHttp?: boolean;
+  /** Extra certificate authority to trust (a test server's self-signed certificate). */
+  ca?: string | Buffer;
+}
+
+const MAX_CLIENT_ID_LENGTH = 2000;
+
+/**
+ * Whether `clientId` has the shape of a metadata document URL: https, a host, a path other than
+ * `/`, no fragment, no credentials and no `.`/`..` segments. (A query is allowed.)
+ */
+export function isClientMetadataDocumentUrl(clientId: string): boolean {
+  return urlShapeProblem(clientId, false) === undefined;
+}
+
+interface CachedDocument {
+  readonly client: OAuthClientInformation;
+  /** Milliseconds since the epoch after which the document must be revalidated. */
+  readonly freshUntil: number;
+  readonly lifetimeSeconds: number;
+  readonly etag: string | undefined;
+  readonly lastModified: string | undefined;
+}
+
+/** Fetches, validates and caches Client ID Metadata Documents. */
+export class ClientMetadataDocumentFetcher {
+  private readonly cache = new Map<string, CachedDocument>();
+  private readonly inFlight = new Map<string, Promise<OAuthClientInformation>>();
+  private readonly options: Required<Omit<ClientMetadataDocumentFetcherOptions, "ca">> & { ca: string | Buffer | undefined };
+
+  constructor(options: ClientMetadataDocumentFetcherOptions = {}) {
+    this.options = {
+      maxBytes: options.maxBytes ?? 5120,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      cacheSize: options.cacheSize ?? 1000,
+      defaultCacheSeconds: options.defaultCacheSeconds ?? 3600,
+      maxCacheSeconds: options.maxCacheSeconds ?? 86_400,
+      allowPrivateAddresses: options.allowPrivateAddresses ?? false,
+      allowHttp: options.allowHttp ?? false,
+      ca: options.ca,
+    };
+  }
+
+  /**
+   * The client `clientId` (a metadata document URL) describes: its metadata with
+   * `token_endpoint_auth_method: "none"` and `metadata_document: true`. Concurrent calls for one
+   * URL share one fetch. Throws {@link ClientMetadataError}.
+   */
+  async get(clientId: string): Promise<OAuthClientInformation> {
+    const shapeProblem = urlShapeProblem(clientId, this.options.allowHttp);
+    if (shapeProblem !== undefined) throw new ClientMetadataError("invalid_client_id", `client_id ${quoteUri(clientId)} is not a metadata document URL: ${shapeProblem}`);
+    const cached = this.cache.get(clientId);
+    if (cached && Date.now() < cached.freshUntil) {
+      this.remember(clientId, cached);
+      return structuredClone(cached.client);
+    }
+    let pending = this.inFlight.get(clientId);
+    if (!pending) {
+      pending = this.refresh(clientId, cached).finally(() => this.inFlight.delete(clientId));
+      this.inFlight.set(clientId, pending);
+    }
+    return structuredClone(await pending);
+  }
+
+  private async refresh(clientId: string, cached: CachedDocument | undefined): Promise<OAuthClientInformation> {
+    try {
+      const response = await this.fetch(clientId, cached);
+      const now = Date.now();
+      if (response.status === 304 && cached) {
+        const lifetime = hasFreshnessHeaders(response.headers) ? this.lifetimeOf(response, now) : cached.lifetimeSeconds;
+        this.store(clientId, cached.client, response, lifetime, now, cached);
+        return cached.client;
+      }
+      const client = documentClient(clientId, response.body);
+      this.store(clientId, client, response, this.lifetimeOf(response, now), now);
+      return client;
+    } catch (error) {
+      this.cache.delete(clientId);
+      throw error;
+    }
+  }
+
+  private async fetch(clientId: string, cached: CachedDocument | undefined): Promise<SafeFetchResponse> {
+    try {
+      return await safeFetch(clientId, {
+        maxBytes: this.options.maxBytes,
+        timeoutMs: this.options.timeoutMs,
+        ifNoneMatch: cached?.etag,
+        ifModifiedSince: cached?.lastModified,
+        allowPrivateAddresses: this.options.allowPrivateAddresses,
+        allowHttp: this.options.allowHttp,
+        ca: this.options.ca,
+      });
+    } catch (error) {
+      if (error instanceof SsrfError) throw new ClientMetadataError("fetch_failed", `could not fetch the metadata document ${quoteUri(clientId)}: ${error.message}`, { cause: error });
+      throw error;
+    }
+  }
+
+  private lifetimeOf(response: SafeFetchResponse, now: number): number | undefined {
+    return freshnessLifetime(response.headers, now, { defaultSeconds: this.options.defaultCacheSeconds, maxSeconds: this.options.maxCacheSeconds });
+  }
+
+  private store(clientId: string, client: OAuthClientInformation, response: SafeFetchResponse, lifetime: number | undefined, now: number, previous?: CachedDocument): void {
+    const etag = headerValue(response.headers.etag) ?? previous?.etag;
+    const lastModified = headerValue(response.headers["last-modified"]) ?? previous?.lastModified;
+    // Nothing to keep: not allowed to, or stale at once with nothing to revalidate it by.
+    if (lifetime === undefined || (lifetime === 0 && etag === undefined && lastModified === undefined)) {
+      this.cache.delete(clientId);
+      return;
+    }
+    this.remember(clientId, { client, freshUntil: now + lifetime * 1000, lifetimeSeconds: lifetime, etag, lastModified });
+  }
+
+  /** Inserts or refreshes an entry as the most recently used, dropping the least recently used beyond `cacheSize`. */
+  private remember(clientId: string, entry: CachedDocument): void {
+    this.cache.delete(clientId);
+    this.cache.set(clientId, entry);
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= this.options.cacheSize) break;
+      this.cache.delete(oldest);
+    }
+  }
+}
+
+function urlShapeProblem(clientId: string, allowHttp: boolean): string | undefined {
+  if (clientId.length > MAX_CLIENT_ID_LENGTH) return `longer than ${MAX_CLIENT_ID_LENGTH} characters`;
+  if (hasWhitespaceOrControl(clientId) || !hasOnlyUriCharacters(clientId)) return "contains characters a URL cannot contain";
+  const components = splitUri(clientId);
+  const scheme = components.scheme?.toLowerCase();
+  if (scheme !== "https" && !(allowHttp && scheme === "http")) return "must use https";
+  if (components.authority === undefined) return "must name a host";
+  const authority = splitAuthority(components.authority);
+  if (authority.userinfo !== undefined) return "must not contain credentials";
+  if (!authority.host) return "must name a host";
+  if (components.path === "" || components.path === "/") return "must have a path (the document cannot be the site root)";
+  if (hasDotSegment(components.path)) return "must not contain . or .. path segments";
+  if (components.fragment !== undefined) return "must not contain a fragment";
+  try {
+    new URL(clientId);
+  } catch {
+    return "is not a valid URL";
+  }
+  return undefined;
+}
+
+/** The client a fetched document describes, or a {@link ClientMetadataError} saying what is wrong with it. */
+function documentClient(clientId: string, body: Buffer): OAuthClientInformation {
+  const document = parseJsonObject(clientId, body);
+  const invalid = (reason: ClientMetadataErrorReason, problem: string) => new ClientMetadataError(reason, `metadata document ${quoteUri(clientId)}: ${problem}`);
+  if (typeof document.client_id !== "string") throw invalid("invalid_document", "client_id is required");
+  if (document.client_id !== clientId) throw invalid("client_id_mismatch", `its client_id ${quoteUri(document.client_id)} is not the document's URL (they must be identical)`);
+  if (typeof document.client_name !== "string" || document.client_name === "") throw invalid("invalid_document", "client_name is required");
+  if (document.redirect_uris === undefined) throw invalid("invalid_document", "redirect_uris is required");
+  const authMethodProblem = unsupportedAuthMethod(document.token_endpoint_auth_method);
+  if (authMethodProblem) throw invalid("unsupported_auth_method", authMethodProblem);
+  try {
+    const metadata = parseRegistrationRequest({ ...document, token_endpoint_auth_method: "none" }, { allowedAuthMethods: ["none"] });
+    return { ...metadata, client_id: clientId, token_endpoint_auth_method: "none", metadata_document: true };
+  } catch (error) {
+    if (!(error instanceof OAuthError)) throw error;
+    throw invalid(error.error === "invalid_redirect_uri" ? "invalid_redirect_uri" : "invalid_document", error.description);
+  }
+}
+
+function parseJsonObject(clientId: string, body: Buffer): Record<string, unknown> {
+  let document: unknown;
+  try {
+    document = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch {
+    throw new ClientMetadataError("not_json", `metadata document ${quoteUri(clientId)} is not JSON`);
+  }
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    throw new ClientMetadataError("invalid_document", `metadata document ${quoteUri(clientId)} is not a JSON object`);
+  }
+  return document as Record<string, unknown>;
+}
+
+/** Only public clients (`none`) can be described by a document anyone can read. */
+function unsupportedAuthMethod(method: unknown): string | undefined {
+  if (method === undefined || method === null || method === "none") return undefined;
+  if (method === "client_secret_basic" || method === "client_secret_post" || method === "client_secret_jwt") {
+    return `token_endpoint_auth_method ${method} needs a shared secret, which a metadata document client cannot have; use none`;
+  }
+  if (method === "private_key_jwt") return "token_endpoint_auth_method private_key_jwt is not supported by this server; use none";
+  return `token_endpoint_auth_method ${JSON.stringify(method)} is not supported; use none`;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,39 @@
+import type { Context as HonoContext } from "hono";
+import { generateCookie, getCookie } from "hono/cookie";
+
+/**
+ * Cookie names and attributes for the login and consent pages. Over https the names carry the
+ * `__Host-` prefix (the browser then refuses them unless Secure, Path=/ and host-only, so a
+ * sibling subdomain cannot plant one); over plain http (loopback development) they cannot.
+ */
+export class CookiePolicy {
+  readonly secure: boolean;
+
+  constructor(baseUrl: string) {
+    this.secure = new URL(baseUrl).protocol === "https:";
+  }
+
+  name(base: string): string {
+    return this.secure ? `__Host-${base}` : base;
+  }
+
+  read(c: HonoContext, base: string): string | undefined {
+    return getCookie(c, this.name(base));
+  }
+
+  /** A Set-Cookie value: HttpOnly, SameSite=Lax, Path=/, Secure on https. */
+  serialize(base: string, value: string, maxAgeSeconds: number): string {
+    return generateCookie(this.name(base), value, {
+      path: "/",
+      httpOnly: true,
+      sameSite: "Lax",
+      secure: this.secure,
+      maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
+      ...(this.secure ? { prefix: "host" as const } : {}),
+    });
+  }
+
+  clear(base: string): string {
+    return this.serialize(base, "", 0);
+  }
+}

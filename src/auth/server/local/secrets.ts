@@ -1,0 +1,68 @@
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SecretBox } from "../../../storage/encryption.js";
+import { FileStore } from "../../../storage/file.js";
+import { MemoryStore } from "../../../storage/memory.js";
+import type { KeyValueStore } from "../../../storage/store.js";
+import { AuthConfigurationError } from "../../urls.js";
+import type { UserTable } from "./users.js";
+
+export interface ProviderSecrets {
+  /** Seals what the store must give back (signing keys, retried refresh responses). */
+  box: SecretBox;
+  /** Signs CSRF tokens; shared by every instance through the store. */
+  hmacKey: Buffer;
+}
+
+const KEY_FILE = "encryption.key";
+
+/**
+ * The encryption key (configured, or a default that fits the store) and the HMAC key (generated
+ * once, kept sealed in the store, so every instance uses the same).
+ */
+export async function resolveSecrets(backend: KeyValueStore, store: KeyValueStore, encryptionKey: string | undefined): Promise<ProviderSecrets> {
+  const box = SecretBox.fromKey(encryptionKey ?? (await defaultEncryptionKey(backend)));
+  await store.add("secret:hmac", box.seal(randomBytes(32).toString("base64url"), "secret:hmac"));
+  const sealed = await store.get<string>("secret:hmac");
+  let hmac: string;
+  try {
+    hmac = box.open(sealed!, "secret:hmac");
+  } catch {
+    throw new AuthConfigurationError("The secrets in the store cannot be decrypted with this encryptionKey: every instance sharing a store needs the same one");
+  }
+  return { box, hmacKey: Buffer.from(hmac, "base64url") };
+}
+
+/**
+ * Without a configured key: a MemoryStore needs none beyond the process; a FileStore gets a key
+ * file inside its directory (mode 0600), made on first start. Any other store is shared by
+ * several machines, which must agree on the key, so it has to be configured.
+ */
+async function defaultEncryptionKey(backend: KeyValueStore): Promise<string> {
+  if (backend instanceof MemoryStore) return SecretBox.generateKey();
+  if (backend instanceof FileStore) {
+    const path = join(backend.directory, KEY_FILE);
+    try {
+      await writeFile(path, `${SecretBox.generateKey()}\n`, { mode: 0o600, flag: "wx" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    return (await readFile(path, "utf8")).trim();
+  }
+  throw new AuthConfigurationError(
+    "LocalOAuthProvider needs encryptionKey with this store (every instance must use the same): pass it, or set FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_ENCRYPTION_KEY (generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\")",
+  );
+}
+
+/**
+ * The development user of a server without `users` or `authenticate` (loopback only): `dev`, with
+ * a password generated on first start and kept in the store, printed so the developer can log in.
+ */
+export async function developmentUser(store: KeyValueStore, box: SecretBox, serverName: string): Promise<UserTable> {
+  await store.add("dev-user", { username: "dev", password: box.seal(randomBytes(9).toString("base64url"), "dev-user") });
+  const stored = (await store.get<{ username: string; password: string }>("dev-user"))!;
+  const user = { username: stored.username, password: box.open(stored.password, "dev-user") };
+  process.stderr.write(`[fastmcp-ts] ${serverName}: development login — username ${user.username}, password ${user.password} (pass users or authenticate to LocalOAuthProvider to replace it)\n`);
+  return { [user.username]: user.password };
+}

@@ -1,0 +1,77 @@
+import type { Context as HonoContext } from "hono";
+import { OAuthError } from "./errors.js";
+
+/** Largest form or JSON body the OAuth endpoints read. */
+export const MAX_OAUTH_BODY_BYTES = 16 * 1024;
+
+/** A body the endpoint refuses to read: too large, or not the expected media type. */
+export class BodyError extends OAuthError {
+  constructor(readonly status: 400 | 413 | 415, description: string) {
+    super("invalid_request", description);
+  }
+}
+
+/** The body as text, refusing more than `maxBytes` whether or not Content-Length says so. */
+export async function readBodyText(c: HonoContext, maxBytes = MAX_OAUTH_BODY_BYTES): Promise<string> {
+  const declared = c.req.header("content-length");
+  if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  const body = c.req.raw.body;
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder("utf-8", { fatal: false }).decode(Buffer.concat(chunks));
+}
+
+function tooLarge(maxBytes: number): BodyError {
+  return new BodyError(413, `The request body exceeds ${maxBytes} bytes`);
+}
+
+function mediaType(c: HonoContext): string {
+  return (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/**
+ * An `application/x-www-form-urlencoded` body. A parameter given twice is an error (RFC 6749 §3.1):
+ * which of the two a server picks is exactly what parameter-pollution attacks play on.
+ */
+export async function readForm(c: HonoContext): Promise<URLSearchParams> {
+  if (mediaType(c) !== "application/x-www-form-urlencoded") {
+    throw new BodyError(415, "The request body must be application/x-www-form-urlencoded");
+  }
+  const form = new URLSearchParams(await readBodyText(c));
+  rejectRepeatedParameters(form);
+  return form;
+}
+
+/** A JSON object body (RFC 7591 registration requests). */
+export async function readJsonObject(c: HonoContext): Promise<Record<string, unknown>> {
+  if (mediaType(c) !== "application/json") throw new BodyError(415, "The request body must be application/json");
+  const text = await readBodyText(c);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new BodyError(400, "The request body is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new BodyError(400, "The request body must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+export function rejectRepeatedParameters(params: URLSearchParams): void {
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) throw new OAuthError("invalid_request", `The parameter ${name} is repeated`);
+    seen.add(name);
+  }
+}

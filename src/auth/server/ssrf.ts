@@ -1,0 +1,347 @@
+/**
+ * Fetching a URL a client chose (a Client ID Metadata Document) without letting that client make
+ * this server reach its own network: https only, every address the host resolves to must be
+ * public unicast, and the connection goes to the address that was checked (a DNS answer that
+ * changes between the check and the connection cannot redirect it). No redirects, a byte cap and
+ * one time budget for the whole fetch.
+ */
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP, isIPv4, isIPv6, type LookupFunction } from "node:net";
+import { FastMCPError } from "../../errors.js";
+
+export type SsrfErrorReason =
+  | "invalid_url"
+  | "dns_failed"
+  | "blocked_address"
+  | "connection_failed"
+  | "tls_failed"
+  | "timeout"
+  | "redirect"
+  | "bad_status"
+  | "too_large";
+
+/** A fetch {@link safeFetch} refused or that failed; the message says why, for people. */
+export class SsrfError extends FastMCPError {
+  override name = "SsrfError";
+  constructor(
+    readonly reason: SsrfErrorReason,
+    message: string,
+    /** For `blocked_address`: the refused address (kept out of the message, which may reach the client). */
+    readonly address?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SafeFetchOptions {
+  /** Largest body accepted, in bytes (default 5,120). */
+  maxBytes?: number;
+  /** Budget for the whole fetch — DNS, connection, TLS, headers and body (default 5,000 ms). */
+  timeoutMs?: number;
+  /** Revalidation: sent as `If-None-Match`; a 304 is then an accepted answer. */
+  ifNoneMatch?: string | undefined;
+  /** Revalidation: sent as `If-Modified-Since`; a 304 is then an accepted answer. */
+  ifModifiedSince?: string | undefined;
+  /** Relaxation for development and tests: connect to loopback and private addresses too. */
+  allowPrivateAddresses?: boolean | undefined;
+  /** Relaxation for development and tests: accept `http:` URLs. */
+  allowHttp?: boolean | undefined;
+  /** Extra certificate authority to trust (a test server's self-signed certificate). */
+  ca?: string | Buffer | undefined;
+}
+
+export interface SafeFetchResponse {
+  /** 200, or 304 when the request was conditional. */
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export const DEFAULT_MAX_BYTES = 5120;
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/**
+ * GETs `url` (with `accept: application/json`) under the rules above. Resolves with a 200 (or a
+ * 304 to a conditional request); anything else rejects with an {@link SsrfError}.
+ */
+export async function safeFetch(url: string | URL, options: SafeFetchOptions = {}): Promise<SafeFetchResponse> {
+  const target = checkTarget(url, options);
+  const budget = new TimeBudget(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  try {
+    const addresses = await budget.race(resolveHost(hostOf(target)));
+    if (!options.allowPrivateAddresses) refuseNonPublic(target, addresses);
+    return await get(target, addresses, options, budget);
+  } finally {
+    budget.end();
+  }
+}
+
+/**
+ * Why `address` (an IPv4 or IPv6 literal, without brackets) is not a public unicast address this
+ * server may fetch from, or `undefined` when it is. IPv6 forms that carry an IPv4 address (mapped,
+ * NAT64, 6to4) are judged by that IPv4 address.
+ */
+export function nonPublicAddressReason(address: string): string | undefined {
+  if (isIPv4(address)) return ipv4Reason(ipv4ToNumber(address));
+  if (isIPv6(address)) return address.includes("%") ? "scoped IPv6 address" : ipv6Reason(ipv6ToBytes(address));
+  return "not an IP address";
+}
+
+type Range = readonly [prefix: string, bits: number, reason: string];
+
+const IPV4_BLOCKED: readonly Range[] = [
+  ["0.0.0.0", 8, "\"this network\" (0.0.0.0/8)"],
+  ["10.0.0.0", 8, "private network (10.0.0.0/8)"],
+  ["100.64.0.0", 10, "shared address space (100.64.0.0/10)"],
+  ["127.0.0.0", 8, "loopback (127.0.0.0/8)"],
+  ["169.254.0.0", 16, "link-local, where cloud metadata services live (169.254.0.0/16)"],
+  ["172.16.0.0", 12, "private network (172.16.0.0/12)"],
+  ["192.0.0.0", 24, "IETF protocol assignments (192.0.0.0/24)"],
+  ["192.0.2.0", 24, "documentation (192.0.2.0/24)"],
+  ["192.88.99.0", 24, "6to4 relay anycast (192.88.99.0/24)"],
+  ["192.168.0.0", 16, "private network (192.168.0.0/16)"],
+  ["198.18.0.0", 15, "benchmarking (198.18.0.0/15)"],
+  ["198.51.100.0", 24, "documentation (198.51.100.0/24)"],
+  ["203.0.113.0", 24, "documentation (203.0.113.0/24)"],
+  ["224.0.0.0", 4, "multicast (224.0.0.0/4)"],
+  ["255.255.255.255", 32, "broadcast (255.255.255.255)"],
+  ["240.0.0.0", 4, "reserved (240.0.0.0/4)"],
+];
+
+/** IPv6 ranges refused outright (checked after the forms that embed an IPv4 address). */
+const IPV6_BLOCKED: readonly Range[] = [
+  ["::", 128, "unspecified address (::)"],
+  ["::1", 128, "loopback (::1)"],
+  ["::ffff:0:0:0", 96, "IPv4-translated address (::ffff:0:0:0/96)"],
+  ["::", 96, "IPv4-compatible address (::/96, deprecated)"],
+  ["64:ff9b:1::", 48, "local-use NAT64 (64:ff9b:1::/48)"],
+  ["100::", 64, "discard prefix (100::/64)"],
+  ["2001::", 32, "Teredo (2001::/32)"],
+  ["2001::", 23, "IETF protocol assignments (2001::/23)"],
+  ["2001:db8::", 32, "documentation (2001:db8::/32)"],
+  ["3fff::", 20, "documentation (3fff::/20)"],
+  ["fc00::", 7, "unique local address (fc00::/7)"],
+  ["fe80::", 10, "link-local (fe80::/10)"],
+  ["fec0::", 10, "site-local (fec0::/10, deprecated)"],
+  ["ff00::", 8, "multicast (ff00::/8)"],
+];
+
+/** IPv6 prefixes whose address carries an IPv4 address, and the byte offset where it sits. */
+const IPV6_EMBEDDING: readonly (readonly [prefix: string, bits: number, name: string, offset: number])[] = [
+  ["::ffff:0:0", 96, "IPv4-mapped", 12],
+  ["64:ff9b::", 96, "NAT64", 12],
+  ["2002::", 16, "6to4", 2],
+];
+
+const GLOBAL_UNICAST: Range = ["2000::", 3, "not in the global unicast range (2000::/3)"];
+
+function ipv4Reason(address: number): string | undefined {
+  return IPV4_BLOCKED.find(([prefix, bits]) => ipv4InRange(address, ipv4ToNumber(prefix), bits))?.[2];
+}
+
+function ipv6Reason(bytes: Uint8Array): string | undefined {
+  for (const [prefix, bits, name, offset] of IPV6_EMBEDDING) {
+    if (!bytesInRange(bytes, ipv6ToBytes(prefix), bits)) continue;
+    const embedded = bytes.subarray(offset, offset + 4);
+    const reason = ipv4Reason(((embedded[0] ?? 0) << 24 | (embedded[1] ?? 0) << 16 | (embedded[2] ?? 0) << 8 | (embedded[3] ?? 0)) >>> 0);
+    return reason === undefined ? undefined : `${name} form of an IPv4 address that is ${reason}`;
+  }
+  const blocked = IPV6_BLOCKED.find(([prefix, bits]) => bytesInRange(bytes, ipv6ToBytes(prefix), bits));
+  if (blocked) return blocked[2];
+  return bytesInRange(bytes, ipv6ToBytes(GLOBAL_UNICAST[0]), GLOBAL_UNICAST[1]) ? undefined : GLOBAL_UNICAST[2];
+}
+
+function ipv4InRange(address: number, prefix: number, bits: number): boolean {
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((address & mask) >>> 0) === ((prefix & mask) >>> 0);
+}
+
+function bytesInRange(bytes: Uint8Array, prefix: Uint8Array, bits: number): boolean {
+  for (let bit = 0; bit < bits; bit += 8) {
+    const take = Math.min(8, bits - bit);
+    const mask = (0xff << (8 - take)) & 0xff;
+    const index = bit / 8;
+    if (((bytes[index] ?? 0) & mask) !== ((prefix[index] ?? 0) & mask)) return false;
+  }
+  return true;
+}
+
+function ipv4ToNumber(address: string): number {
+  return address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0) >>> 0;
+}
+
+/** The 16 bytes of an IPv6 literal already known to be valid (`isIPv6`), including `::` and a dotted tail. */
+function ipv6ToBytes(address: string): Uint8Array {
+  const dottedTail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  const text = dottedTail
+    ? address.slice(0, dottedTail.index) + [1, 3].map((i) => ((Number(dottedTail[i]) << 8) | Number(dottedTail[i + 1])).toString(16)).join(":")
+    : address;
+  const [head = "", tail] = text.split("::");
+  const groupsOf = (part: string) => (part === "" ? [] : part.split(":"));
+  const headGroups = groupsOf(head);
+  const tailGroups = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
+  const bytes = new Uint8Array(16);
+  groups.forEach((group, index) => {
+    const value = parseInt(group, 16);
+    bytes[index * 2] = value >> 8;
+    bytes[index * 2 + 1] = value & 0xff;
+  });
+  return bytes;
+}
+
+function checkTarget(url: string | URL, options: SafeFetchOptions): URL {
+  let target: URL;
+  try {
+    target = new URL(String(url));
+  } catch {
+    throw new SsrfError("invalid_url", "not an absolute URL");
+  }
+  const httpAllowed = options.allowHttp === true && target.protocol === "http:";
+  if (target.protocol !== "https:" && !httpAllowed) throw new SsrfError("invalid_url", `only https URLs are fetched (got ${target.protocol})`);
+  if (target.username || target.password) throw new SsrfError("invalid_url", "URLs with credentials are not fetched");
+  if (!target.hostname) throw new SsrfError("invalid_url", "the URL has no host");
+  return target;
+}
+
+/** The hostname to resolve or connect to: IPv6 literals without their brackets. */
+function hostOf(target: URL): string {
+  return target.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
+async function resolveHost(host: string): Promise<LookupAddress[]> {
+  const family = isIP(host);
+  if (family !== 0) return [{ address: host, family }];
+  return new Promise((resolve, reject) => {
+    dnsLookup(host, { all: true }, (error, addresses) => {
+      if (error) reject(new SsrfError("dns_failed", `could not resolve ${host} (${error.code ?? "lookup failed"})`));
+      else if (addresses.length === 0) reject(new SsrfError("dns_failed", `${host} has no address`));
+      else resolve(addresses);
+    });
+  });
+}
+
+function refuseNonPublic(target: URL, addresses: readonly LookupAddress[]): void {
+  for (const { address } of addresses) {
+    const reason = nonPublicAddressReason(address);
+    if (reason !== undefined) throw new SsrfError("blocked_address", `refused to fetch ${target.host}: it resolves to a non-public address (${reason})`, address);
+  }
+}
+
+/**
+ * The `lookup` the connection uses: it only ever answers with the vetted addresses, so the socket
+ * cannot reach anything else. Answering `all` keeps Node's happy-eyeballs fallback across them.
+ */
+function pinnedLookup(addresses: readonly LookupAddress[]): LookupFunction {
+  return (_hostname, options, callback) => {
+    const wanted = options.family === 4 || options.family === 6 ? addresses.filter(({ family }) => family === options.family) : addresses;
+    const first = wanted[0];
+    if (first === undefined) callback(Object.assign(new Error("no vetted address of this family"), { code: "ENOTFOUND" }), "", 0);
+    else if (options.all) callback(null, [...wanted]);
+    else callback(null, first.address, first.family);
+  };
+}
+
+function get(target: URL, addresses: readonly LookupAddress[], options: SafeFetchOptions, budget: TimeBudget): Promise<SafeFetchResponse> {
+  const conditional = options.ifNoneMatch !== undefined || options.ifModifiedSince !== undefined;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const headers: Record<string, string> = { host: target.host, accept: "application/json", "accept-encoding": "identity", "user-agent": "fastmcp-ts" };
+  if (options.ifNoneMatch !== undefined) headers["if-none-match"] = options.ifNoneMatch;
+  if (options.ifModifiedSince !== undefined) headers["if-modified-since"] = options.ifModifiedSince;
+  const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request({
+      hostname: hostOf(target),
+      port: target.port || undefined,
+      path: `${target.pathname}${target.search}`,
+      method: "GET",
+      headers,
+      lookup: pinnedLookup(addresses),
+      agent: false,
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    });
+    const fail = (error: SsrfError) => {
+      reject(error);
+      req.destroy();
+    };
+    budget.onExpiry(() => fail(new SsrfError("timeout", `fetching ${target.host} took longer than ${budget.ms} ms`)));
+    req.on("error", (error) => reject(connectionError(target, error)));
+    req.on("response", (response) => {
+      const refusal = responseRefusal(response, conditional, maxBytes);
+      if (refusal) return fail(refusal);
+      readBody(response, maxBytes, target).then((body) => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }), fail);
+    });
+    req.end();
+  });
+}
+
+function responseRefusal(response: IncomingMessage, conditional: boolean, maxBytes: number): SsrfError | undefined {
+  const status = response.statusCode ?? 0;
+  if (status === 304 && conditional) return undefined;
+  if (status >= 300 && status < 400) return new SsrfError("redirect", `the server answered with a redirect (${status}); redirects are not followed`);
+  if (status !== 200) return new SsrfError("bad_status", `the server answered ${status}`);
+  const declared = Number(response.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > maxBytes) return new SsrfError("too_large", `the response is larger than ${maxBytes} bytes`);
+  return undefined;
+}
+
+function readBody(response: IncomingMessage, maxBytes: number, target: URL): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new SsrfError("too_large", `the response is larger than ${maxBytes} bytes`));
+        response.destroy();
+      } else chunks.push(chunk);
+    });
+    response.on("end", () => (response.complete ? resolve(Buffer.concat(chunks)) : reject(truncated(target))));
+    response.on("error", () => reject(truncated(target)));
+    response.on("close", () => reject(truncated(target)));
+  });
+}
+
+function truncated(target: URL): SsrfError {
+  return new SsrfError("connection_failed", `the connection to ${target.host} closed before the response was complete`);
+}
+
+function connectionError(target: URL, error: Error & { code?: string }): SsrfError {
+  const code = error.code ?? "unknown error";
+  if (/CERT|TLS|SSL|EPROTO|SIGNATURE/i.test(code)) return new SsrfError("tls_failed", `TLS verification of ${target.host} failed (${code})`);
+  return new SsrfError("connection_failed", `could not fetch from ${target.host} (${code})`);
+}
+
+/** One deadline for every step of a fetch. */
+class TimeBudget {
+  private readonly timer: NodeJS.Timeout;
+  private expired = false;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(readonly ms: number) {
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      for (const listener of this.listeners.splice(0)) listener();
+    }, ms);
+  }
+
+  onExpiry(listener: () => void): void {
+    if (this.expired) listener();
+    else this.listeners.push(listener);
+  }
+
+  race<T>(promise: Promise<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.onExpiry(() => reject(new SsrfError("timeout", `the fetch took longer than ${this.ms} ms`)));
+      promise.then(resolve, reject);
+    });
+  }
+
+  end(): void {
+    clearTimeout(this.timer);
+    this.listeners.length = 0;
+  }
+}
