@@ -84,6 +84,11 @@ export class Lazy<T> {
     return this.inflight;
   }
 
+  /** The value if it has been loaded, without loading it. */
+  peek(): T | undefined {
+    return this.value;
+  }
+
   /** Forget the value (after an upstream change). */
   reset(): void {
     this.value = undefined;

@@ -41,6 +41,22 @@ export abstract class AuthProvider {
   /** The token's identity and grants, or null when the token is not acceptable. */
   abstract verifyToken(token: string): Promise<AccessToken | null>;
 
+  /**
+   * Optional fast path: the token's AccessToken, synchronously, when this provider verified this
+   * exact token string before and still accepts it; undefined otherwise, which only means "ask
+   * `verifyToken`". The HTTP transports try it before `verifyToken`, so a request with a token
+   * already seen is authenticated without a promise. The default answers undefined (no cache);
+   * JWTVerifier answers from its verified-token cache, and RemoteAuthProvider (with the presets)
+   * asks its verifier.
+   *
+   * An implementation must apply every check a remembered answer needs (expiry, keys removed
+   * from the JWKS, revocation) and may only return tokens in RFC 6750 `b64token` syntax (as
+   * VerifiedTokenCache stores): when it answers, the Authorization header is not parsed again.
+   */
+  cachedToken(_token: string): AccessToken | undefined {
+    return undefined;
+  }
+
   /** Scopes advertised to clients (`scopes_supported`). */
   get scopesSupported(): readonly string[] {
     return this.requiredScopes;

@@ -116,6 +116,11 @@ export class RemoteAuthProvider extends AuthProvider {
     return verifier.verifyToken(token);
   }
 
+  /** The verifier's answer from its cache (nothing before the short form has built its verifier). */
+  override cachedToken(token: string): AccessToken | undefined {
+    return (this.verifier instanceof Lazy ? this.verifier.peek() : this.verifier)?.cachedToken(token);
+  }
+
   /** The RFC 9728 document this server publishes. */
   protectedResourceMetadata(): ProtectedResourceMetadata {
     const document: ProtectedResourceMetadata = {

@@ -1,12 +1,12 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { decodeProtectedHeader, importJWK, importSPKI, importX509, jwtVerify, type JWK, type JWTPayload } from "jose";
+import { importJWK, importSPKI, importX509, jwtVerify, type JWK, type JWTPayload, type JWTVerifyOptions, type JWSHeaderParameters } from "jose";
 import { accessToken, clientIdFromClaims, scopesFromClaims, type AccessToken, type AccessTokenInit } from "../access-token.js";
 import { TokenVerifier, type AuthProviderOptions } from "../provider.js";
 import { variableName, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { AuthConfigurationError, endpointUrl } from "../urls.js";
 import { isKnownAlgorithm, isSymmetric, type JwtAlgorithm } from "./algorithms.js";
-import { RemoteKeySet } from "./jwks.js";
-import { VerifiedTokenCache } from "./token-cache.js";
+import { RemoteKeySet, type UsableKey } from "./jwks.js";
+import { signatureTail, VerifiedTokenCache } from "./token-cache.js";
 import { reportToStderr } from "../report.js";
 
 export interface JWTVerifierOptions extends AuthProviderOptions {
@@ -30,7 +30,11 @@ export interface JWTVerifierOptions extends AuthProviderOptions {
   requireExpiry?: boolean;
   /** Remote key set tuning. */
   jwks?: { cooldownMs?: number; maxAgeMs?: number; timeoutMs?: number };
-  /** Verified tokens remembered (signature checked once per token). Default 10,000; 0 disables. */
+  /**
+   * Verified tokens remembered, so a client's token is checked once, not on every request:
+   * least recently used out first, each kept no longer than its `exp` (+ clockTolerance), and
+   * dropped when its key leaves the JWKS. Default 10,000; 0 disables.
+   */
   cacheSize?: number;
   /** Allow a non-loopback `http:` jwksUri (private networks only). */
   allowInsecureHttp?: boolean;
@@ -39,6 +43,12 @@ export interface JWTVerifierOptions extends AuthProviderOptions {
 }
 
 type KeyMaterial = CryptoKey | Uint8Array | KeyObject;
+
+/** Longest token looked at: anything longer is refused unread. */
+const MAX_TOKEN_LENGTH = 16_384;
+
+/** Thrown by the key resolver when the JWKS has no key for the token's alg and kid. */
+class NoUsableKey extends Error {}
 
 const JWT_SETTINGS: SettingSpec<JWTVerifierOptions> = {
   publicKey: { env: "PUBLIC_KEY", kind: "string" },
@@ -73,7 +83,10 @@ export class JWTVerifier extends TokenVerifier {
   /** The configured key, imported once per algorithm (a WebCrypto key is bound to one). */
   private readonly staticKeys = new Map<string, Promise<KeyMaterial>>();
   private readonly publicKey: JWTVerifierOptions["publicKey"];
+  /** The imported key when there is one algorithm (set once the import resolves). */
+  private singleStaticKey: KeyMaterial | undefined;
   private readonly cache: VerifiedTokenCache<CachedToken>;
+  private verifyOptions: JWTVerifyOptions | undefined;
 
   constructor(options: JWTVerifierOptions = {}) {
     // Options left out come from FASTMCP_SERVER_AUTH_JWT_* (explicit arguments win).
@@ -108,11 +121,14 @@ export class JWTVerifier extends TokenVerifier {
       });
     } else {
       this.publicKey = options.publicKey;
-      // Import now so that a bad key fails at startup, not on the first request.
-      void this.staticKeyFor(this.algorithms[0]!).catch(() => undefined);
+      // Import now so that a bad key fails at startup, not on the first request. With one
+      // algorithm, jose is then handed the key itself: no resolver call and await per token.
+      const imported = this.staticKeyFor(this.algorithms[0]!);
+      if (this.algorithms.length === 1) imported.then((key) => { this.singleStaticKey = key; }, () => undefined);
+      else void imported.catch(() => undefined);
       validateStaticKey(options.publicKey!, this.algorithms[0]!);
     }
-    this.cache = new VerifiedTokenCache(options.cacheSize ?? 10_000, (entry) => entry.fingerprint === undefined || this.keySet!.contains(entry.fingerprint));
+    this.cache = new VerifiedTokenCache(options.cacheSize ?? 10_000, (entry) => entry.fingerprint === undefined || this.keySet!.contains(entry.fingerprint), signatureTail);
   }
 
   /** The accepted audiences: the configured ones, or this server's MCP URL. */
@@ -130,15 +146,26 @@ export class JWTVerifier extends TokenVerifier {
   override bind(mcpPath: string): void {
     super.bind(mcpPath);
     // The audience may derive from the MCP URL, which just changed.
+    this.verifyOptions = undefined;
     this.cache.clear();
   }
 
-  async verifyToken(token: string): Promise<AccessToken | null> {
-    if (typeof token !== "string" || token.length === 0 || token.length > 16_384) return null;
+  /**
+   * The token's AccessToken if it was verified before and is still acceptable: not past its
+   * `exp` (+ clockTolerance), its JWKS key still published. Synchronous, so the HTTP transports
+   * serve a token already seen without a promise.
+   */
+  override cachedToken(token: string): AccessToken | undefined {
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined;
     // Cache hits must not postpone the refresh that notices a key removed from the JWKS.
     this.keySet?.refreshIfStale();
-    const cached = this.cache.get(token);
-    if (cached) return cached.token;
+    return this.cache.get(token)?.token;
+  }
+
+  async verifyToken(token: string): Promise<AccessToken | null> {
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
+    const cached = this.cachedToken(token);
+    if (cached) return cached;
     try {
       return await this.verifyUncached(token);
     } catch {
@@ -146,38 +173,46 @@ export class JWTVerifier extends TokenVerifier {
     }
   }
 
+  /**
+   * jose checks everything: the header (its `alg` against the configured list, `crit`), the
+   * signature, then the claims. It decodes the header once and hands it to the key resolver, so
+   * the key is picked (JWKS: by `alg` and `kid`) without decoding the token twice.
+   */
   private async verifyUncached(token: string): Promise<AccessToken | null> {
-    const header = decodeProtectedHeader(token);
-    if (typeof header.alg !== "string" || !this.algorithms.includes(header.alg as JwtAlgorithm)) return null;
-    let fingerprint: string | undefined;
-    let key: KeyMaterial | undefined;
-    if (this.keySet) {
-      const usable = await this.keySet.keyFor(header);
-      if (!usable) return null;
-      key = usable.key;
-      fingerprint = usable.fingerprint;
-    } else {
-      key = await this.staticKeyFor(header.alg);
-    }
-    const audience = this.audience;
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: [header.alg],
-      ...(this.issuer !== undefined ? { issuer: this.issuer as string | string[] } : {}),
-      ...(audience !== false ? { audience: audience as string[] } : {}),
-      clockTolerance: this.clockTolerance,
-      requiredClaims: this.requireExpiry ? ["exp"] : [],
-    });
+    let usable: UsableKey | undefined;
+    const key = this.keySet
+      ? async (header: JWSHeaderParameters) => {
+        usable = await this.keySet!.keyFor(header);
+        if (!usable) throw new NoUsableKey();
+        return usable.key;
+      }
+      : (this.singleStaticKey ?? ((header: JWSHeaderParameters) => this.staticKeyFor(header.alg)));
+    const { payload } = await jwtVerify(token, key, (this.verifyOptions ??= this.jwtVerifyOptions()));
     const verified = toAccessToken(token, payload);
     const expiresAtMs = payload.exp !== undefined ? (payload.exp + this.clockTolerance) * 1000 : Date.now() + 5 * 60_000;
-    this.cache.set(token, { token: verified, fingerprint }, expiresAtMs);
+    this.cache.set(token, { token: verified, fingerprint: (usable as UsableKey | undefined)?.fingerprint }, expiresAtMs);
     return verified;
   }
 
-  private staticKeyFor(alg: string): Promise<KeyMaterial> {
-    let key = this.staticKeys.get(alg);
+  /** What jose checks besides the signature; built once (the audience may follow `bind`). */
+  private jwtVerifyOptions(): JWTVerifyOptions {
+    const audience = this.audience;
+    const options: JWTVerifyOptions = {
+      algorithms: [...this.algorithms],
+      clockTolerance: this.clockTolerance,
+      requiredClaims: this.requireExpiry ? ["exp"] : [],
+    };
+    if (this.issuer !== undefined) options.issuer = this.issuer as string | string[];
+    if (audience !== false) options.audience = audience as string[];
+    return options;
+  }
+
+  private staticKeyFor(alg: string | undefined): Promise<KeyMaterial> {
+    let key = this.staticKeys.get(alg!);
     if (!key) {
+      // jose has checked alg against the configured list before asking for its key.
       key = importStaticKey(this.publicKey!, alg as JwtAlgorithm);
-      this.staticKeys.set(alg, key);
+      this.staticKeys.set(alg!, key);
     }
     return key;
   }

@@ -1,34 +1,88 @@
 /**
+ * RFC 6750 `b64token`: the only tokens stored. A hit for `header.slice("Bearer ".length)` then
+ * means the header is a well-formed Bearer credential for exactly that token, so the HTTP fast
+ * path need not parse the header again (see AuthProvider.cachedToken).
+ */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+interface Entry<V> {
+  /** The whole token: a hit needs the presented token to be this very string. */
+  readonly token: string;
+  readonly value: V;
+  readonly expiresAtMs: number;
+}
+
+/**
  * Tokens that already passed verification, so a client that reuses its token (they all do) pays
  * for the signature once. Bounded in size (least recently used out first) and by each entry's
  * expiry; `isStillValid` lets the owner veto an entry (a key removed from the JWKS).
+ *
+ * `keyOf` picks the part of a token the map is keyed by. Hashing a string reads all of it, and a
+ * bearer token arrives as a new string with every request, so keying a 700-character JWT by
+ * itself costs about a microsecond per lookup; keying it by the tail of its signature costs a
+ * few dozen nanoseconds. A hit still requires the whole token to match (one memory comparison),
+ * so a key shared by two tokens is a miss, never a confusion, and a forged token with a copied
+ * tail evicts nothing: entries are only added after a verification succeeds.
  */
 export class VerifiedTokenCache<V> {
-  private readonly entries = new Map<string, { value: V; expiresAtMs: number }>();
+  private readonly entries = new Map<string, Entry<V>>();
+  /** The entry last stored or read, which is last in the map's order: reading it again moves nothing. */
+  private newest: Entry<V> | undefined;
 
-  constructor(private readonly maxEntries: number, private readonly isStillValid: (value: V) => boolean = () => true) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly isStillValid: (value: V) => boolean = () => true,
+    private readonly keyOf: (token: string) => string = (token) => token,
+  ) {}
 
   get size(): number {
     return this.entries.size;
   }
 
   get(token: string, nowMs = Date.now()): V | undefined {
-    const entry = this.entries.get(token);
-    if (!entry) return undefined;
-    this.entries.delete(token);
-    if (entry.expiresAtMs <= nowMs || !this.isStillValid(entry.value)) return undefined;
-    this.entries.set(token, entry);
+    const key = this.keyOf(token);
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.token !== token) return undefined;
+    if (entry.expiresAtMs <= nowMs || !this.isStillValid(entry.value)) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    if (entry !== this.newest) {
+      // Least recently used out first: a read moves the entry to the end of the map's order.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = entry;
+    }
     return entry.value;
   }
 
+  /** Stores a verified token until `expiresAtMs`. Tokens outside the b64token syntax are not stored. */
   set(token: string, value: V, expiresAtMs: number): void {
-    if (this.maxEntries <= 0) return;
-    this.entries.delete(token);
-    this.entries.set(token, { value, expiresAtMs });
+    if (this.maxEntries <= 0 || !B64TOKEN.test(token)) return;
+    const key = this.keyOf(token);
+    const entry = { token, value, expiresAtMs };
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    this.newest = entry;
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** Forgets a token (its owner learnt that it was revoked). */
+  delete(token: string): void {
+    const key = this.keyOf(token);
+    if (this.entries.get(key)?.token === token) this.entries.delete(key);
   }
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
   }
+}
+
+/** Characters of a JWT's signature a cache keys it by: 43 are a whole HS256 signature, 256 bits of any longer one. */
+const SIGNATURE_TAIL = 43;
+
+/** `keyOf` for compact JWTs: the end of the signature, which differs between any two tokens an issuer signs. */
+export function signatureTail(token: string): string {
+  return token.length <= SIGNATURE_TAIL ? token : token.slice(-SIGNATURE_TAIL);
 }

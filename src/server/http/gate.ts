@@ -29,7 +29,10 @@ export function createGate(options: GateOptions): (c: HonoContext, serve: Serve)
   const streamingLimit = streamingBodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
   const authenticate = (c: HonoContext, serve: Serve): Response | Promise<Response> => {
     if (!provider) return serve(undefined);
-    return authenticateBearer(c, provider, options.onVerifierError).then((outcome) => ("response" in outcome ? outcome.response : serve(outcome.token)));
+    // Synchronous for a token the provider already verified (nearly every request).
+    const outcome = authenticateBearer(c, provider, options.onVerifierError);
+    if (outcome instanceof Promise) return outcome.then((result) => ("response" in result ? result.response : serve(result.token)));
+    return "response" in outcome ? outcome.response : serve(outcome.token);
   };
 
   return (c, serve) => {

@@ -23,6 +23,7 @@ import { HttpSession, type StreamSettings } from "./http-session.js";
 import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
 import { ownerOf } from "./session-owner.js";
 import { requestHeader } from "./headers.js";
+import { andThen, type MaybePromise } from "../maybe-promise.js";
 
 export interface StreamableOptions extends StreamSettings {
   stateless: boolean;
@@ -95,7 +96,8 @@ export class StreamableEndpoint {
     const body = read.body;
     const protocolHeader = requestHeader(c, "mcp-protocol-version");
     if (claimsModernEra(body, protocolHeader)) {
-      const refused = await this.stepUp([body as JSONRPCRequest], auth);
+      const stepUp = this.stepUp([body as JSONRPCRequest], auth);
+      const refused = stepUp instanceof Promise ? await stepUp : stepUp;
       return refused ?? this.servedModern(c, body, auth);
     }
 
@@ -118,7 +120,8 @@ export class StreamableEndpoint {
     }
 
     const allowed = new Set<JSONRPCRequest>();
-    const refused = await this.stepUp(requests, auth, allowed);
+    const stepUp = this.stepUp(requests, auth, allowed);
+    const refused = stepUp instanceof Promise ? await stepUp : stepUp;
     if (refused) return refused;
 
     const exchange = new Exchange({
@@ -146,13 +149,16 @@ export class StreamableEndpoint {
    * Step-up happens here, before anything runs: a call the token lacks scopes for gets a 403
    * challenge naming them, which MCP clients answer by asking the user for a wider grant. The
    * requests found allowed are added to `allowed` (the fast lane then skips the same decision).
+   * Synchronous unless an access check is: awaiting a plain value still costs a promise.
    */
-  private async stepUp(requests: readonly JSONRPCRequest[], auth: AccessToken | undefined, allowed?: Set<JSONRPCRequest>): Promise<Response | undefined> {
-    if (!auth || !this.fastmcp.auth) return undefined;
-    const shortfall = await this.fastmcp.dispatcher.scopeShortfall(requests, auth);
-    if (shortfall.missing.length > 0) return insufficientScope(this.fastmcp.auth, auth, shortfall.missing);
-    for (const request of shortfall.allowed) allowed?.add(request);
-    return undefined;
+  private stepUp(requests: readonly JSONRPCRequest[], auth: AccessToken | undefined, allowed?: Set<JSONRPCRequest>): MaybePromise<Response | undefined> {
+    const provider = this.fastmcp.auth;
+    if (!auth || !provider) return undefined;
+    return andThen(this.fastmcp.dispatcher.scopeShortfall(requests, auth), (shortfall) => {
+      if (shortfall.missing.length > 0) return insufficientScope(provider, auth, shortfall.missing);
+      for (const request of shortfall.allowed) allowed?.add(request);
+      return undefined;
+    });
   }
 
   /** The JSON-RPC messages of a body, or the 400 refusing it. Fast-lane requests skip the full schema. */
