@@ -59,11 +59,12 @@ export interface ClientMetadataDocumentFetcherOptions {
 const MAX_CLIENT_ID_LENGTH = 2000;
 
 /**
- * Whether `clientId` has the shape of a metadata document URL: https, a host, a path other than
- * `/`, no fragment, no credentials and no `.`/`..` segments. (A query is allowed.)
+ * Whether `clientId` has the shape of a metadata document URL: https (or http with the `allowHttp`
+ * relaxation), a host, a path other than `/`, no fragment, no credentials and no `.`/`..`
+ * segments. (A query is allowed.)
  */
-export function isClientMetadataDocumentUrl(clientId: string): boolean {
-  return urlShapeProblem(clientId, false) === undefined;
+export function isClientMetadataDocumentUrl(clientId: string, options: { allowHttp?: boolean } = {}): boolean {
+  return urlShapeProblem(clientId, options.allowHttp ?? false) === undefined;
 }
 
 interface CachedDocument {

@@ -54,7 +54,10 @@ const webUrl = emptyMeansAbsent(
 );
 
 const registrationRequestSchema = z.object({
-  redirect_uris: z.array(z.string().max(MAX_REDIRECT_URI_LENGTH)).min(1).max(MAX_REDIRECT_URIS),
+  redirect_uris: z
+    .array(z.string().max(MAX_REDIRECT_URI_LENGTH), { error: (issue) => (issue.input === undefined ? "is required" : undefined) })
+    .min(1)
+    .max(MAX_REDIRECT_URIS),
   token_endpoint_auth_method: nullMeansAbsent(z.string()),
   grant_types: nullMeansAbsent(z.array(z.string()).max(10)),
   response_types: nullMeansAbsent(z.array(z.string()).max(10)),

@@ -73,7 +73,7 @@ export async function safeFetch(url: string | URL, options: SafeFetchOptions = {
   try {
     const addresses = await budget.race(resolveHost(hostOf(target)));
     if (!options.allowPrivateAddresses) refuseNonPublic(target, addresses);
-    return await get(target, addresses, options, budget);
+    return await getPinned(target, addresses, options, budget);
   } finally {
     budget.end();
   }
@@ -145,8 +145,7 @@ function ipv4Reason(address: number): string | undefined {
 function ipv6Reason(bytes: Uint8Array): string | undefined {
   for (const [prefix, bits, name, offset] of IPV6_EMBEDDING) {
     if (!bytesInRange(bytes, ipv6ToBytes(prefix), bits)) continue;
-    const embedded = bytes.subarray(offset, offset + 4);
-    const reason = ipv4Reason(((embedded[0] ?? 0) << 24 | (embedded[1] ?? 0) << 16 | (embedded[2] ?? 0) << 8 | (embedded[3] ?? 0)) >>> 0);
+    const reason = ipv4Reason(Buffer.from(bytes.subarray(offset, offset + 4)).readUInt32BE(0));
     return reason === undefined ? undefined : `${name} form of an IPv4 address that is ${reason}`;
   }
   const blocked = IPV6_BLOCKED.find(([prefix, bits]) => bytesInRange(bytes, ipv6ToBytes(prefix), bits));
@@ -245,7 +244,8 @@ function pinnedLookup(addresses: readonly LookupAddress[]): LookupFunction {
   };
 }
 
-function get(target: URL, addresses: readonly LookupAddress[], options: SafeFetchOptions, budget: TimeBudget): Promise<SafeFetchResponse> {
+/** The GET itself, over a connection that can only reach `addresses`. */
+function getPinned(target: URL, addresses: readonly LookupAddress[], options: SafeFetchOptions, budget: TimeBudget): Promise<SafeFetchResponse> {
   const conditional = options.ifNoneMatch !== undefined || options.ifModifiedSince !== undefined;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const headers: Record<string, string> = { host: target.host, accept: "application/json", "accept-encoding": "identity", "user-agent": "fastmcp-ts" };
