@@ -43,6 +43,14 @@ describe("isClientMetadataDocumentUrl", () => {
   ])("%s is not", (_name, clientId) => {
     expect(isClientMetadataDocumentUrl(clientId)).toBe(false);
   });
+
+  it("accepts http only with the allowHttp relaxation", () => {
+    expect(isClientMetadataDocumentUrl("http://127.0.0.1:3000/client.json", { allowHttp: true })).toBe(true);
+  });
+
+  it("keeps the other rules with allowHttp", () => {
+    expect(isClientMetadataDocumentUrl("http://127.0.0.1:3000/", { allowHttp: true })).toBe(false);
+  });
 });
 
 const certificate = makeTestCertificate();
