@@ -1,7 +1,7 @@
 /**
  * A scripted browser for authorization flows: it follows redirects by hand, keeps cookies,
  * submits login and consent forms (oidc-provider's development pages, LocalOAuthProvider's
- * pages), and stops at the client's redirect URI without loading it.
+ * pages), and stops at the client's redirect URI without loading it (unless told to `deliver`).
  */
 
 export interface AuthorizationOutcome {
@@ -9,6 +9,8 @@ export interface AuthorizationOutcome {
   params: URLSearchParams;
   /** The interaction prompts answered on the way (`login`, `consent`), in order. */
   prompts: string[];
+  /** With `deliver`: what the redirect URI answered when the agent loaded it. */
+  delivered?: { url: string; status: number; body: string };
 }
 
 export interface UserAgentOptions {
@@ -17,6 +19,11 @@ export interface UserAgentOptions {
   password?: string;
   /** Which submit button of a form with several (`name="action"`) is pressed. Default `approve`. */
   decision?: "approve" | "deny";
+  /**
+   * Load the redirect URI (a GET, as a browser would) instead of stopping before it: for a client
+   * that really listens there, such as the conformance suite's callback server. Default false.
+   */
+  deliver?: boolean;
 }
 
 const MAX_STEPS = 20;
@@ -26,6 +33,7 @@ export class UserAgent {
   private readonly login: string;
   private readonly password: string;
   private readonly decision: string;
+  private readonly deliver: boolean;
   /** Every page the agent was shown (status and HTML), in order. */
   readonly pages: Array<{ url: string; status: number; html: string }> = [];
 
@@ -33,6 +41,7 @@ export class UserAgent {
     this.login = options.login ?? "alice";
     this.password = options.password ?? "any password";
     this.decision = options.decision ?? "approve";
+    this.deliver = options.deliver ?? false;
   }
 
   /** Visits `authorizationUrl` and answers every page until the browser is sent to `redirectUri`. */
@@ -45,7 +54,11 @@ export class UserAgent {
       if (response.status >= 300 && response.status < 400 && location) {
         await response.body?.cancel();
         const next = new URL(location, request.url);
-        if (sameEndpoint(next, redirectUri)) return { params: next.searchParams, prompts };
+        if (sameEndpoint(next, redirectUri)) {
+          if (!this.deliver) return { params: next.searchParams, prompts };
+          const delivered = await fetch(next, { headers: { accept: "text/html" }, redirect: "manual" });
+          return { params: next.searchParams, prompts, delivered: { url: next.href, status: delivered.status, body: await delivered.text() } };
+        }
         request = { url: next, method: "GET" };
         continue;
       }
@@ -57,7 +70,8 @@ export class UserAgent {
       for (const input of form.inputs) fields.set(input.name, this.valueFor(input));
       const button = form.buttons.find((b) => b.value === this.decision) ?? form.buttons[0];
       if (button) fields.set(button.name, button.value);
-      const prompt = fields.get("prompt");
+      // oidc-provider's pages name their prompt; others are told apart by what they ask for.
+      const prompt = fields.get("prompt") ?? promptOf(form);
       if (prompt) prompts.push(prompt);
       request = { url: new URL(form.action, request.url), method: "POST", body: fields };
     }
@@ -85,6 +99,14 @@ interface PageRequest {
   url: URL;
   method: "GET" | "POST";
   body?: URLSearchParams;
+}
+
+/** `login` for a form asking for a password, `consent` for one with approve and deny buttons. */
+function promptOf(form: { inputs: FormInput[]; buttons: FormInput[] }): string | undefined {
+  if (form.inputs.some((input) => input.name === "password")) return "login";
+  const decisions = form.buttons.map((button) => button.value);
+  if (decisions.includes("approve") && decisions.includes("deny")) return "consent";
+  return undefined;
 }
 
 function sameEndpoint(url: URL, redirectUri: string): boolean {
