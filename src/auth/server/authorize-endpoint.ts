@@ -5,7 +5,7 @@ import { errorPage } from "./html.js";
 import { isValidCodeChallenge } from "./pkce.js";
 import type { OAuthProvider } from "./provider.js";
 import { redirectResponse } from "./responses.js";
-import { readForm, rejectRepeatedParameters } from "./request-body.js";
+import { readForm, repeatedParameters } from "./request-body.js";
 import { resolveRedirectUri } from "./redirect-uri.js";
 import type { AuthorizationParams, OAuthClientInformation } from "./types.js";
 
@@ -19,11 +19,16 @@ export function authorizeEndpoint(provider: OAuthProvider): (c: HonoContext) => 
   return async (c) => {
     let params: URLSearchParams;
     try {
-      params = c.req.method === "POST" ? await readForm(c) : new URL(c.req.url).searchParams;
-      rejectRepeatedParameters(params);
+      params = c.req.method === "POST" ? await readForm(c, { allowRepeated: true }) : new URL(c.req.url).searchParams;
     } catch (error) {
       return errorPage(400, "Invalid authorization request", error instanceof OAuthError ? error.description : "The request could not be read");
     }
+    // A repeated parameter is invalid_request (RFC 6749 §4.1.2.1), sent to the client like any
+    // other error, unless it is one that says which client, where to redirect, or which state to
+    // echo: which copy to trust is exactly what parameter pollution plays on.
+    const repeated = repeatedParameters(params);
+    const ambiguous = repeated.find((name) => name === "client_id" || name === "redirect_uri" || name === "state");
+    if (ambiguous !== undefined) return errorPage(400, "Invalid authorization request", `The parameter ${ambiguous} is repeated.`);
     const clientId = params.get("client_id");
     if (!clientId) return errorPage(400, "Invalid authorization request", "The request names no client (client_id is missing).");
     const client = await provider.resolveClient(clientId);
@@ -34,8 +39,17 @@ export function authorizeEndpoint(provider: OAuthProvider): (c: HonoContext) => 
       return errorPage(400, "Invalid authorization request", reason);
     }
     const state = params.get("state") ?? undefined;
-    const fail = (error: OAuthError) => redirectResponse(provider.authorizationRedirect({ redirectUri: redirect.uri, state }, { error: error.error, error_description: error.description }));
+    const fail = (error: OAuthError) => {
+      try {
+        return redirectResponse(provider.authorizationRedirect({ redirectUri: redirect.uri, state }, { error: error.error, error_description: error.description }));
+      } catch (problem) {
+        // The redirect URI cannot carry the answer (a client registered in code with state or iss already in its query).
+        if (!(problem instanceof OAuthError)) throw problem;
+        return errorPage(400, "Invalid authorization request", problem.description);
+      }
+    };
     try {
+      if (repeated.length > 0) throw new OAuthError("invalid_request", `The parameter ${repeated[0]} is repeated`);
       const request = validate(provider, client, params, { redirectUri: redirect.uri, redirectUriProvidedExplicitly: redirect.explicit, state });
       return redirectResponse(await provider.authorize(client, request));
     } catch (error) {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { accessToken, type AccessToken } from "../access-token.js";
+import { OAuthError } from "./errors.js";
 import { OAuthProvider, type OAuthProviderOptions } from "./provider.js";
 import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken } from "./types.js";
 
@@ -94,7 +95,13 @@ export class InMemoryOAuthProvider extends OAuthProvider {
 
   async exchangeAuthorizationCode(client: OAuthClientInformation, code: AuthorizationCode): Promise<OAuthTokenResponse> {
     const entry = this.codes.get(code.code);
-    if (!entry) throw new Error("the authorization code was already redeemed");
+    if (!entry) {
+      // Redeemed by a concurrent request since it was loaded: a second use like any replay.
+      const used = this.redeemed.get(code.code);
+      this.redeemed.delete(code.code);
+      if (used) this.revokeGrant(used.grant);
+      throw new OAuthError("invalid_grant", "The authorization code is invalid, expired, already used, or was issued to another client");
+    }
     this.codes.delete(code.code);
     this.redeemed.set(code.code, { grant: entry.grant, until: now() + this.accessTtl });
     return this.issue(client, entry.grant, code.scopes, code.resource, code.subject);
@@ -103,7 +110,7 @@ export class InMemoryOAuthProvider extends OAuthProvider {
   async loadRefreshToken(client: OAuthClientInformation, refreshToken: string): Promise<RefreshToken | undefined> {
     const entry = this.refreshTokens.get(refreshToken);
     if (!entry || entry.token.clientId !== client.client_id) return undefined;
-    if (entry.rotated && entry.rotated.until <= now()) {
+    if (entry.rotated && entry.rotated.until <= Date.now() / 1000) {
       // A rotated token presented after its grace window: someone kept a copy. End the grant.
       this.revokeGrant(entry.grant);
       return undefined;
@@ -113,10 +120,11 @@ export class InMemoryOAuthProvider extends OAuthProvider {
 
   async exchangeRefreshToken(client: OAuthClientInformation, refreshToken: RefreshToken, scopes: string[]): Promise<OAuthTokenResponse> {
     const entry = this.refreshTokens.get(refreshToken.token);
-    if (!entry) throw new Error("the refresh token was revoked");
+    if (!entry) throw new OAuthError("invalid_grant", "The refresh token is invalid, expired, revoked, or was issued to another client");
     if (entry.rotated) return entry.rotated.response;
     const response = this.issue(client, entry.grant, scopes, refreshToken.resource, refreshToken.subject, refreshToken.scopes);
-    entry.rotated = { until: now() + this.graceSeconds, response };
+    // Exact time, not whole seconds: a 1 s grace window must not shrink to a few milliseconds.
+    entry.rotated = { until: Date.now() / 1000 + this.graceSeconds, response };
     return response;
   }
 

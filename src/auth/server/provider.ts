@@ -87,6 +87,7 @@ export abstract class OAuthProvider extends AuthProvider {
   readonly additionalResources: readonly string[];
   protected readonly onError: (error: unknown) => void;
   private readonly metadataDocuments: ClientMetadataDocumentFetcher | undefined;
+  private readonly metadataDocumentsOverHttp: boolean;
 
   constructor(options: OAuthProviderOptions) {
     if (options?.baseUrl === undefined) throw new AuthConfigurationError(`${new.target.name} needs baseUrl: the public URL of this server's OAuth endpoints`);
@@ -112,6 +113,7 @@ export abstract class OAuthProvider extends AuthProvider {
     }));
     const cimd = options.clientMetadataDocuments ?? true;
     this.metadataDocuments = cimd === false ? undefined : new ClientMetadataDocumentFetcher(cimd === true ? {} : cimd);
+    this.metadataDocumentsOverHttp = typeof cimd === "object" && cimd.allowHttp === true;
   }
 
   // ---- The contract a subclass implements ----------------------------------------------------
@@ -151,7 +153,11 @@ export abstract class OAuthProvider extends AuthProvider {
 
   async verifyToken(token: string): Promise<AccessToken | null> {
     try {
-      return (await this.loadAccessToken(token)) ?? null;
+      const accessToken = await this.loadAccessToken(token);
+      // RFC 8707: a token this server issued for another resource (additionalResources) is not
+      // for this MCP endpoint, whether or not the subclass's lookup checked it.
+      if (!accessToken || (accessToken.resource !== undefined && !this.isThisResource(accessToken.resource))) return null;
+      return accessToken;
     } catch (error) {
       this.onError(error);
       return null;
@@ -226,7 +232,7 @@ export abstract class OAuthProvider extends AuthProvider {
   async resolveClient(clientId: string): Promise<OAuthClientInformation | undefined> {
     const registered = await this.getClient(clientId);
     if (registered) return registered;
-    if (!this.metadataDocuments || !isClientMetadataDocumentUrl(clientId)) return undefined;
+    if (!this.metadataDocuments || !isClientMetadataDocumentUrl(clientId, { allowHttp: this.metadataDocumentsOverHttp })) return undefined;
     try {
       return await this.metadataDocuments.get(clientId);
     } catch (error) {

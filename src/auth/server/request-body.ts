@@ -45,12 +45,12 @@ function mediaType(c: HonoContext): string {
  * An `application/x-www-form-urlencoded` body. A parameter given twice is an error (RFC 6749 §3.1):
  * which of the two a server picks is exactly what parameter-pollution attacks play on.
  */
-export async function readForm(c: HonoContext): Promise<URLSearchParams> {
+export async function readForm(c: HonoContext, options: { allowRepeated?: boolean } = {}): Promise<URLSearchParams> {
   if (mediaType(c) !== "application/x-www-form-urlencoded") {
     throw new BodyError(415, "The request body must be application/x-www-form-urlencoded");
   }
   const form = new URLSearchParams(await readBodyText(c));
-  rejectRepeatedParameters(form);
+  if (!options.allowRepeated) rejectRepeatedParameters(form);
   return form;
 }
 
@@ -69,9 +69,17 @@ export async function readJsonObject(c: HonoContext): Promise<Record<string, unk
 }
 
 export function rejectRepeatedParameters(params: URLSearchParams): void {
+  const [name] = repeatedParameters(params);
+  if (name !== undefined) throw new OAuthError("invalid_request", `The parameter ${name} is repeated`);
+}
+
+/** The names given more than once, in order of first repetition. */
+export function repeatedParameters(params: URLSearchParams): string[] {
   const seen = new Set<string>();
+  const repeated = new Set<string>();
   for (const name of params.keys()) {
-    if (seen.has(name)) throw new OAuthError("invalid_request", `The parameter ${name} is repeated`);
+    if (seen.has(name)) repeated.add(name);
     seen.add(name);
   }
+  return [...repeated];
 }

@@ -11,6 +11,7 @@ import type { OAuthClientInformation, OAuthTokenResponse } from "./types.js";
 /** A client that authenticated at the token or revocation endpoint, and how it did. */
 export interface AuthenticatedClient {
   client: OAuthClientInformation;
+  /** Whether the request carried an Authorization header (failures then answer with a Basic challenge). */
   usedBasic: boolean;
 }
 
@@ -50,9 +51,13 @@ class ClientAuthenticationError extends OAuthError {
 /** RFC 6749 §2.3: the client and its credentials, by the method it registered. */
 export async function authenticate(provider: OAuthProvider, c: HonoContext, form: URLSearchParams): Promise<AuthenticatedClient> {
   const authorization = c.req.header("authorization");
+  // RFC 6749 §5.2: a client that tried the Authorization header gets 401 with WWW-Authenticate,
+  // whatever was wrong with it (malformed, another scheme, an empty secret for a confidential client).
+  const usedBasic = authorization !== undefined && authorization !== "";
   const credentials = clientCredentialsFrom({ authorization }, form);
-  if ("error" in credentials) throw credentials.error;
-  const usedBasic = credentials.method === "client_secret_basic";
+  if ("error" in credentials) {
+    throw credentials.error.error === "invalid_client" ? new ClientAuthenticationError(usedBasic, credentials.error.description) : credentials.error;
+  }
   if (!credentials.clientId) throw new ClientAuthenticationError(usedBasic, "The request does not identify the client (client_id)");
   const client = await provider.resolveClient(credentials.clientId);
   if (!client || !authenticateClient(client, credentials)) {
