@@ -88,6 +88,45 @@ describe("VerifiedTokenCache keyed by part of the token", () => {
     expect(cache.size).toBe(0);
   });
 
+  it("matches a reference LRU over a long random sequence of reads, writes, deletes and expiries", () => {
+    // The reference: an array, oldest first.
+    const reference: Array<{ token: string; value: number; expiresAtMs: number }> = [];
+    const capacity = 5;
+    const cache = new VerifiedTokenCache<number>(capacity);
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const token = `t${random(9)}`;
+      const now = NOW + random(100);
+      const op = random(10);
+      const at = reference.findIndex((entry) => entry.token === token);
+      if (op < 5) {
+        let expected: number | undefined;
+        if (at >= 0) {
+          const [entry] = reference.splice(at, 1);
+          if (entry!.expiresAtMs > now) {
+            reference.push(entry!);
+            expected = entry!.value;
+          }
+        }
+        expect(cache.get(token, now)).toBe(expected);
+      } else if (op < 9) {
+        const entry = { token, value: step, expiresAtMs: NOW + random(200) };
+        if (at >= 0) reference.splice(at, 1);
+        reference.push(entry);
+        if (reference.length > capacity) reference.shift();
+        cache.set(token, entry.value, entry.expiresAtMs);
+      } else {
+        if (at >= 0) reference.splice(at, 1);
+        cache.delete(token);
+      }
+      expect(cache.size).toBe(reference.length);
+    }
+  });
+
   it("clear forgets the newest entry too", () => {
     const cache = new VerifiedTokenCache<string>(2);
     cache.set("a", "A", LATER);
