@@ -21,7 +21,11 @@ export class CookiePolicy {
     return getCookie(c, this.name(base));
   }
 
-  /** A Set-Cookie value: HttpOnly, SameSite=Lax, Path=/, Secure on https. */
+  /**
+   * A Set-Cookie value: HttpOnly, SameSite=Lax, Path=/, Secure on https. The name already carries
+   * `__Host-` (Hono's `prefix` option would add a second one); Hono still refuses a `__Host-`
+   * cookie that is not Secure, has another path or a Domain.
+   */
   serialize(base: string, value: string, maxAgeSeconds: number): string {
     return generateCookie(this.name(base), value, {
       path: "/",
@@ -29,7 +33,6 @@ export class CookiePolicy {
       sameSite: "Lax",
       secure: this.secure,
       maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
-      ...(this.secure ? { prefix: "host" as const } : {}),
     });
   }
 

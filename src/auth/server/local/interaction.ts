@@ -101,7 +101,8 @@ async function submitLogin(interaction: Interaction, c: HonoContext): Promise<Re
   const step = await openStep(interaction, form.get("txn"));
   if (step instanceof Response) return step;
   if (!(await interaction.csrf).verify(c, step.id, form.get("csrf"))) return sessionMismatch();
-  const wait = interaction.provider.loginLimiter.hit(clientAddress(c, interaction.provider.trustProxyHeaders));
+  const address = clientAddress(c, interaction.provider.trustProxyHeaders);
+  const wait = interaction.provider.loginLimiter.attempt(address);
   if (wait !== undefined) {
     return renderLogin(interaction, c, step, 429, { message: `Too many sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, username: form.get("username") ?? "" });
   }
@@ -109,6 +110,7 @@ async function submitLogin(interaction: Interaction, c: HonoContext): Promise<Re
   const password = form.get("password") ?? "";
   const user = username && password ? await (await interaction.authenticate)(username, password) : null;
   if (!user) return renderLogin(interaction, c, step, 401, { message: "Wrong username or password.", username });
+  interaction.provider.loginLimiter.succeeded(address);
   const session = await interaction.provider.startSession(user);
   const response = redirectResponse(stepUrl(interaction, "/consent", step.id));
   response.headers.append("set-cookie", interaction.provider.cookies.serialize(SESSION_COOKIE, session.id, session.ttlSeconds));

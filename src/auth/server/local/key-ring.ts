@@ -43,6 +43,11 @@ export interface KeyRingOptions {
 
 const RING_KEY = "signing-keys";
 const RELOAD_COOLDOWN_MS = 5_000;
+/**
+ * How stale the ring may be when signing: a key another instance rotated out is picked up within
+ * this, far inside the 5 minutes a retired key stays published beyond its tokens' lifetime.
+ */
+const SIGNING_RELOAD_MS = 60_000;
 
 /**
  * The provider's signing keys, kept in its store so every instance sharing the store signs with
@@ -74,6 +79,7 @@ export class KeyRing {
   /** Signs claims with the current key (rotating first if it is due), as an RFC 9068 access token. */
   async sign(claims: JWTPayload): Promise<string> {
     await this.ready();
+    if (Date.now() - this.lastLoad >= SIGNING_RELOAD_MS) await this.reload(true);
     await this.rotateIfDue();
     const key = this.current();
     return new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ: "at+jwt", kid: key.kid }).sign(key.privateKey);

@@ -15,15 +15,15 @@ import { OAuthProvider, type OAuthProviderOptions } from "../provider.js";
 import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken } from "../types.js";
 import { CookiePolicy } from "./cookies.js";
 import { CsrfTokens } from "./csrf.js";
-import { developmentUser, resolveSecrets, type ProviderSecrets } from "./secrets.js";
+import { assertDefaultEncryptionKey, developmentUser, resolveSecrets, type ProviderSecrets } from "./secrets.js";
 import { interactionRoutes, type Interaction } from "./interaction.js";
 import { KeyRing } from "./key-ring.js";
 import { tableAuthenticator, type Authenticate, type LocalUser, type UserTable } from "./users.js";
 import { defaultLocalStore } from "./default-store.js";
-import { RateLimiter } from "../rate-limit.js";
+import { LoginThrottle } from "./login-throttle.js";
 
 export interface LocalOAuthProviderOptions extends Omit<OAuthProviderOptions, "baseUrl"> {
-  /** This server's public URL. Required (or FASTMCP_SERVER_AUTH_LOCAL_BASE_URL). */
+  /** This server's public URL. Required (or FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_BASE_URL). */
   baseUrl?: string | URL;
   /** Checks a username and password. Or `users` for a fixed table (development). */
   authenticate?: Authenticate;
@@ -76,6 +76,8 @@ const LOCAL_SETTINGS: SettingSpec<LocalOAuthProviderOptions> = {
   refreshTokenTtlSeconds: { env: "REFRESH_TOKEN_TTL_SECONDS", kind: "number" },
 };
 
+const SIGNING_ALGORITHMS: readonly KeyPairAlgorithm[] = ["RS256", "ES256", "EdDSA"];
+
 /** A grant: one user's approval of one client, which every token issued from it refers to. */
 interface GrantRecord {
   clientId: string;
@@ -104,8 +106,11 @@ interface LocalRefreshToken extends RefreshToken {
   grantId: string;
 }
 
-/** Standard claims an access token's own fields set; user claims never replace them. */
-const RESERVED_CLAIMS = new Set(["iss", "aud", "sub", "exp", "iat", "nbf", "jti", "scope", "client_id", "gid"]);
+/**
+ * Standard claims an access token's own fields set, and their aliases verifiers read in their
+ * place (`scp` for the scopes, `azp` for the client): user claims never replace or shadow them.
+ */
+const RESERVED_CLAIMS = new Set(["iss", "aud", "sub", "exp", "iat", "nbf", "jti", "scope", "scp", "client_id", "azp", "gid"]);
 
 /**
  * A complete authorization server for real use: people sign in on a login page (your
@@ -119,7 +124,8 @@ export class LocalOAuthProvider extends OAuthProvider {
   readonly serverName: string;
   /** @internal */ readonly store: KeyValueStore;
   /** @internal */ readonly cookies: CookiePolicy;
-  /** @internal */ readonly loginLimiter = new RateLimiter({ requests: 20, windowSeconds: 300 });
+  /** @internal Failed password attempts: 20 per client address per 5 minutes. */
+  readonly loginLimiter = new LoginThrottle(20, 300);
   private readonly settings: Required<Pick<LocalOAuthProviderOptions,
     "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "authorizationCodeTtlSeconds" | "refreshTokenGraceSeconds" | "loginSessionTtlSeconds" | "consentTtlSeconds" | "revocationCheckSeconds">>;
   private readonly scopeDescriptions: Record<string, string>;
@@ -154,6 +160,11 @@ export class LocalOAuthProvider extends OAuthProvider {
     if (!options.authenticate && !options.users && !isLoopbackUrl(new URL(this.baseUrl))) {
       throw new AuthConfigurationError("LocalOAuthProvider needs authenticate (your user check) or users: a development user is only made for a loopback baseUrl");
     }
+    // What can be known now fails now: nothing awaits ready() before the server takes requests.
+    if (options.encryptionKey === undefined) assertDefaultEncryptionKey(backend);
+    else if (typeof options.encryptionKey !== "string" || options.encryptionKey === "") throw new AuthConfigurationError("LocalOAuthProvider encryptionKey must be a non-empty string");
+    const algorithm = options.signingAlgorithm ?? "RS256";
+    if (!SIGNING_ALGORITHMS.includes(algorithm)) throw new AuthConfigurationError(`LocalOAuthProvider signingAlgorithm must be one of ${SIGNING_ALGORITHMS.join(", ")}, got ${String(algorithm)}`);
     this.secrets = resolveSecrets(backend, this.store, options.encryptionKey);
     this.secrets.catch(() => undefined);
     const rotationDays = positive(options.signingKeyRotationDays, 90, "signingKeyRotationDays");
@@ -161,7 +172,7 @@ export class LocalOAuthProvider extends OAuthProvider {
       const ring = new KeyRing({
         store: this.store,
         box,
-        algorithm: options.signingAlgorithm ?? "RS256",
+        algorithm,
         rotationSeconds: rotationDays * 86_400,
         overlapSeconds: this.settings.accessTokenTtlSeconds + 300,
       });
@@ -198,9 +209,12 @@ export class LocalOAuthProvider extends OAuthProvider {
   }
 
   override routes(): AuthRoute[] {
+    const csrf = this.secrets.then(({ hmacKey }) => new CsrfTokens(hmacKey, this.cookies, 15 * 60));
+    // Misconfigured secrets fail each page (reported through onError), not the process.
+    csrf.catch(() => undefined);
     const interaction: Interaction = {
       provider: this,
-      csrf: this.secrets.then(({ hmacKey }) => new CsrfTokens(hmacKey, this.cookies, 15 * 60)),
+      csrf,
       authenticate: this.authenticateUser,
       scopeDescriptions: this.scopeDescriptions,
     };
@@ -333,12 +347,34 @@ export class LocalOAuthProvider extends OAuthProvider {
     if (!record) throw new OAuthError("invalid_grant", "The refresh token is invalid, expired, revoked, or was issued to another client");
     const { box } = await this.secrets;
     if (record.rotated) return JSON.parse(box.open(record.rotated.sealed, key)) as OAuthTokenResponse;
-    const grant = await this.store.get<GrantRecord>(`grant:${record.grantId}`);
-    if (!grant) throw new OAuthError("invalid_grant", "The authorization was revoked");
-    const response = await this.issueTokens(client, record.grantId, grant, scopes);
-    const rotated: RefreshRecord = { ...record, rotated: { until: nowSeconds() + this.settings.refreshTokenGraceSeconds, sealed: box.seal(JSON.stringify(response), key) } };
-    await this.store.set(key, rotated, { ttlSeconds: Math.max(1, record.expiresAt - nowSeconds()) });
-    return response;
+    // One request rotates a refresh token; concurrent ones (a retry, or a copy racing it) get its
+    // answer, so a grant never has two lines of refresh tokens that reuse detection cannot see.
+    const lock = `refresh-rotating:${hashSecret(refreshToken.token)}`;
+    if (!(await this.store.add(lock, true, { ttlSeconds: ROTATION_LOCK_SECONDS }))) return this.rotationAnswer(key);
+    try {
+      const grant = await this.store.get<GrantRecord>(`grant:${record.grantId}`);
+      if (!grant) throw new OAuthError("invalid_grant", "The authorization was revoked");
+      const response = await this.issueTokens(client, record.grantId, grant, scopes);
+      const rotated: RefreshRecord = { ...record, rotated: { until: nowSeconds() + this.settings.refreshTokenGraceSeconds, sealed: box.seal(JSON.stringify(response), key) } };
+      await this.store.set(key, rotated, { ttlSeconds: Math.max(1, record.expiresAt - nowSeconds()) });
+      return response;
+    } catch (error) {
+      await this.store.delete(lock).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The response of the rotation another request is doing, once it is stored. */
+  private async rotationAnswer(key: string): Promise<OAuthTokenResponse> {
+    const { box } = await this.secrets;
+    const deadline = Date.now() + ROTATION_WAIT_MS;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const record = await this.store.get<RefreshRecord>(key);
+      if (!record) break;
+      if (record.rotated) return JSON.parse(box.open(record.rotated.sealed, key)) as OAuthTokenResponse;
+    }
+    throw new OAuthError("invalid_grant", "The refresh token is invalid, expired, revoked, or was issued to another client");
   }
 
   // ---- Access tokens -------------------------------------------------------------------------
@@ -450,6 +486,9 @@ export interface TransactionRecord {
 }
 
 const TRANSACTION_TTL_SECONDS = 15 * 60;
+/** How long a rotation in progress keeps concurrent refreshes of the same token waiting for it. */
+const ROTATION_LOCK_SECONDS = 30;
+const ROTATION_WAIT_MS = 5_000;
 
 function validTransactionId(id: string): boolean {
   return /^[A-Za-z0-9_-]{32}$/.test(id);

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { link, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SecretBox } from "../../../storage/encryption.js";
 import { FileStore } from "../../../storage/file.js";
@@ -16,6 +16,9 @@ export interface ProviderSecrets {
 }
 
 const KEY_FILE = "encryption.key";
+
+/** The default key of each MemoryStore: every provider sharing one in this process must open what the others sealed. */
+const memoryStoreKeys = new WeakMap<MemoryStore, string>();
 
 /**
  * The encryption key (configured, or a default that fits the store) and the HMAC key (generated
@@ -35,22 +38,44 @@ export async function resolveSecrets(backend: KeyValueStore, store: KeyValueStor
 }
 
 /**
- * Without a configured key: a MemoryStore needs none beyond the process; a FileStore gets a key
- * file inside its directory (mode 0600), made on first start. Any other store is shared by
- * several machines, which must agree on the key, so it has to be configured.
+ * Without a configured key: a MemoryStore needs none beyond the process (one random key per
+ * store); a FileStore gets a key file inside its directory (mode 0600), made on first start. Any
+ * other store is shared by several machines, which must agree on the key, so it has to be
+ * configured.
  */
 async function defaultEncryptionKey(backend: KeyValueStore): Promise<string> {
-  if (backend instanceof MemoryStore) return SecretBox.generateKey();
+  if (backend instanceof MemoryStore) {
+    let key = memoryStoreKeys.get(backend);
+    if (key === undefined) memoryStoreKeys.set(backend, (key = SecretBox.generateKey()));
+    return key;
+  }
   if (backend instanceof FileStore) {
     const path = join(backend.directory, KEY_FILE);
+    // Written in full under a temporary name, then linked into place (which fails if another
+    // process got there first): a process starting at the same moment never reads a partial file.
+    const temp = join(backend.directory, `.${KEY_FILE}.${randomBytes(8).toString("hex")}`);
+    await writeFile(temp, `${SecretBox.generateKey()}\n`, { mode: 0o600, flag: "wx" });
     try {
-      await writeFile(path, `${SecretBox.generateKey()}\n`, { mode: 0o600, flag: "wx" });
+      await link(temp, path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    } finally {
+      await unlink(temp).catch(() => undefined);
     }
-    return (await readFile(path, "utf8")).trim();
+    const key = (await readFile(path, "utf8")).trim();
+    if (key === "") throw new AuthConfigurationError(`The encryption key file ${path} is empty: restore it, or pass encryptionKey`);
+    return key;
   }
-  throw new AuthConfigurationError(
+  throw missingEncryptionKey();
+}
+
+/** Throws unless `backend` can do without a configured encryption key (a MemoryStore or a FileStore). */
+export function assertDefaultEncryptionKey(backend: KeyValueStore): void {
+  if (!(backend instanceof MemoryStore) && !(backend instanceof FileStore)) throw missingEncryptionKey();
+}
+
+function missingEncryptionKey(): AuthConfigurationError {
+  return new AuthConfigurationError(
     "LocalOAuthProvider needs encryptionKey with this store (every instance must use the same): pass it, or set FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_ENCRYPTION_KEY (generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\")",
   );
 }

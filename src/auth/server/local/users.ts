@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { AuthConfigurationError } from "../../urls.js";
 
 /** Who logged in: what tokens carry as `sub`, plus claims for handlers (`ctx.auth.claims`). */
 export interface LocalUser {
@@ -23,7 +24,7 @@ export type UserTable = Record<string, string | ({ password: string } & Partial<
 export function tableAuthenticator(users: UserTable): Authenticate {
   const entries = new Map(Object.entries(users).map(([username, entry]) => {
     const details = typeof entry === "string" ? { password: entry } : entry;
-    if (typeof details.password !== "string" || details.password === "") throw new TypeError(`users.${username} needs a non-empty password`);
+    if (typeof details.password !== "string" || details.password === "") throw new AuthConfigurationError(`LocalOAuthProvider users.${username} needs a non-empty password`);
     return [username, { digest: digest(details.password), user: { subject: details.subject ?? username, name: details.name ?? username, ...(details.claims ? { claims: details.claims } : {}) } }];
   }));
   const decoy = digest("\u0000no such user\u0000");
