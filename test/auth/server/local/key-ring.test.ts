@@ -85,6 +85,39 @@ describe("LocalOAuthProvider key ring: rotation", () => {
   });
 });
 
+describe("LocalOAuthProvider key ring: scheduled rotation", () => {
+  const day = 86_400_000;
+
+  it("publishes the next key a quarter of the period (at most a day) before it signs, then retires the old one after the overlap", async () => {
+    const server = await serve((baseUrl) => localProvider(baseUrl, { signingKeyRotationDays: 2, accessTokenTtlSeconds: 60 }));
+    const client = await register(server.baseUrl);
+    const start = Date.now();
+    const firstKid = kidOf((await tokensFor(server, client)).access_token);
+
+    // 1.5 days in: half a day before the rotation is due, the successor is published but does not sign.
+    vi.useFakeTimers({ toFake: ["Date"], now: start + 1.5 * day + 1000 });
+    expect(kidOf((await tokensFor(server, client)).access_token)).toBe(firstKid);
+    const published = await kids(server.baseUrl);
+    expect(published).toHaveLength(2);
+    const nextKid = published.find((kid) => kid !== firstKid)!;
+
+    // A resource server that fetched the JWKS now (and will not fetch it again) already knows the key the next tokens carry.
+    const verifier = new JWTVerifier({ jwksUri: `${server.baseUrl}/.well-known/jwks.json`, issuer: server.baseUrl, audience: `${server.baseUrl}/mcp`, jwks: { cooldownMs: 3 * day, maxAgeMs: 3 * day } });
+    expect(await verifier.verifyToken((await tokensFor(server, client)).access_token)).not.toBeNull();
+
+    // Due: the successor signs; the old key is still published for its last tokens.
+    vi.setSystemTime(start + 2 * day + 1000);
+    const after = (await tokensFor(server, client)).access_token;
+    expect(kidOf(after)).toBe(nextKid);
+    expect(await verifier.verifyToken(after)).not.toBeNull();
+    expect(await kids(server.baseUrl)).toEqual([firstKid, nextKid].sort());
+
+    // Past the overlap (access token lifetime + 5 minutes): only the new key remains.
+    vi.setSystemTime(start + 2 * day + (60 + 300 + 2) * 1000);
+    expect(await kids(server.baseUrl)).toEqual([nextKid]);
+  });
+});
+
 describe("LocalOAuthProvider key ring: instances sharing a store", () => {
   it("generates one key for two instances on one MemoryStore, and each verifies the other's tokens", async () => {
     const store = new MemoryStore();
