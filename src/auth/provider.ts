@@ -84,6 +84,12 @@ export abstract class AuthProvider {
     this.mcpPath = mcpPath;
   }
 
+  /**
+   * Resolves once the provider can serve (keys loaded, configuration checked); `run()` awaits it
+   * before listening, so a broken configuration stops the server at startup. Nothing to wait for by default.
+   */
+  async ready(): Promise<void> {}
+
   /** Routes served at the origin root. None by default. */
   routes(): AuthRoute[] {
     return [];

@@ -88,6 +88,8 @@ async function runStdio(fastmcp: FastMCP): Promise<RunningServer> {
 }
 
 async function runHttp(fastmcp: FastMCP, transport: "http" | "sse", options: RunOptions): Promise<RunningServer> {
+  // A misconfigured provider (an encryption key that opens nothing in its store) fails here, not on each request.
+  await fastmcp.auth?.ready();
   const host = options.host ?? "127.0.0.1";
   const guard = isLoopbackHost(host) && !options.allowedHosts && !options.allowedOrigins ? loopbackGuard() : {};
   const http = createHttpApp(fastmcp, { ...fastmcp.httpDefaults, ...guard, ...options, transport });

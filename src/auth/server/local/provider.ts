@@ -189,7 +189,7 @@ export class LocalOAuthProvider extends OAuthProvider {
   }
 
   /** Resolves once the signing key and secrets are loaded (or generated): a bad encryption key fails here. */
-  async ready(): Promise<void> {
+  override async ready(): Promise<void> {
     await this.keyRingReady;
     await this.authenticateUser;
   }

@@ -1,7 +1,7 @@
 /**
- * Configuration: what LocalOAuthProvider refuses to start with (at construction, since nothing
- * awaits ready() before a server takes requests), and the FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_*
- * environment variables.
+ * Configuration: what LocalOAuthProvider refuses to start with (at construction where it can; what
+ * needs the store, at ready(), which run() awaits before listening), and the
+ * FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_* environment variables.
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -180,5 +180,16 @@ describe("LocalOAuthProvider configuration: environment", () => {
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe("LocalOAuthProvider at server startup", () => {
+  it("stops mcp.run() before it listens when the store's secrets were sealed with another encryptionKey", async () => {
+    const store = new MemoryStore();
+    const users = { alice: "wonderland" };
+    await new LocalOAuthProvider({ baseUrl: "http://127.0.0.1:8000", users, store, encryptionKey: SecretBox.generateKey() }).ready();
+    const mcp = new FastMCP({ name: "misconfigured", auth: new LocalOAuthProvider({ baseUrl: "http://127.0.0.1:8000", users, store, encryptionKey: SecretBox.generateKey() }) });
+    await expect(mcp.run({ transport: "http", host: "127.0.0.1", port: 0, banner: false, handleSignals: false })).rejects.toThrow(AuthConfigurationError);
+    await mcp.close();
   });
 });
