@@ -14,7 +14,7 @@ import { availableParallelism, release } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { AUTH_KINDS, AUDIENCE, ISSUER, measureVerification, mintToken, signingKey, TokenSequence, UNAUTHENTICATED_KIND, type AuthAlgorithm, type InFlight, type SigningKey, type VerificationCost } from "./lib/auth.js";
-import { authFigures, authTable, authTargets, verificationTable } from "./lib/auth-report.js";
+import { authFigures, authTable, authTargets, verificationRatioTable, verificationTable } from "./lib/auth-report.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./lib/load.js";
 import { collectGarbage, openSession, openSessions, sampleCalls } from "./lib/mcp.js";
 import { clockTicksPerSecond, pinProcess, rssBytes } from "./lib/proc.js";
@@ -385,7 +385,7 @@ async function measureMemory(script: string, options: Settings): Promise<MemoryR
 function printReport(rows: ThroughputRow[], memory: MemoryResults, verdicts: Target[]): void {
   console.log(`\n${throughputTable(rows)}\n`);
   if (rows.some((row) => AUTH_KINDS[row.kind])) console.log(`${authTable(rows)}\n`);
-  if (rows.some((row) => row.verification)) console.log(`${verificationTable(rows)}\n`);
+  if (rows.some((row) => row.verification)) console.log(`${verificationTable(rows)}\n\n${verificationRatioTable(rows)}\n`);
   if (memory.calls.length > 0 || memory.sessions) console.log(`${memoryTable(memory.calls, memory.sessions)}\n`);
   console.log(targetTable(verdicts));
 }

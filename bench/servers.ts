@@ -95,10 +95,16 @@ async function runFastMCP(stateless: boolean, auth?: JWTVerifier): Promise<numbe
   return running.port!;
 }
 
-/** The verifier BENCH_JWT_* describe, with the default cache (10,000 tokens). */
+/**
+ * The verifier BENCH_JWT_* describe, with the default cache (10,000 tokens) unless
+ * BENCH_JWT_CACHE_SIZE says otherwise (set it in the harness's environment to see what the
+ * cache costs a first-seen row: `BENCH_JWT_CACHE_SIZE=0 npm run bench -- --only ...`).
+ */
 async function jwtVerifier(options: { cacheSize?: number } = {}): Promise<JWTVerifier> {
   const { JWTVerifier } = (await import(new URL("./auth/index.js", requiredEnv("FASTMCP_ENTRY")).href)) as FastMCPAuthModule;
+  const cacheSize = process.env.BENCH_JWT_CACHE_SIZE;
   return new JWTVerifier({
+    ...(cacheSize ? { cacheSize: Number(cacheSize) } : {}),
     publicKey: requiredEnv("BENCH_JWT_PUBLIC_KEY"),
     issuer: requiredEnv("BENCH_JWT_ISSUER"),
     audience: requiredEnv("BENCH_JWT_AUDIENCE"),

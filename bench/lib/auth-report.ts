@@ -84,6 +84,20 @@ export function verificationTable(rows: ThroughputRow[]): string {
   return table(header, lines);
 }
 
+/**
+ * The same figures as multiples of node:crypto's verify: how far above the first-seen budget
+ * each layer already is on its own, whatever the code around it does.
+ */
+export function verificationRatioTable(rows: ThroughputRow[]): string {
+  const header = ["server", `WebCrypto ÷ node:crypto (1 / 50 in flight)`, "jose jwtVerify ÷ node:crypto (1 / 50)", "JWTVerifier uncached ÷ node:crypto (1 / 50)", "budget"];
+  const lines = rows.filter((row) => row.verification).map((row) => {
+    const v = row.verification!;
+    const ratio = ({ one, fifty }: InFlight) => `${fixed(one / v.cryptoVerify, 2)}× / ${fixed(fifty / v.cryptoVerify, 2)}×`;
+    return [row.kind, ratio(v.webCryptoVerify), ratio(v.joseVerify), ratio(v.verifierUncached), `${FIRST_SEEN_MAX_VERIFY_RATIO}×`];
+  });
+  return table(header, lines);
+}
+
 function inFlight({ one, fifty }: InFlight): string {
   return `${fixed(one, 1)} / ${fixed(fifty, 1)}`;
 }
