@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FastMCP } from "fastmcp-ts";
 import { AuthConfigurationError, JWTVerifier, LocalOAuthProvider, type LocalOAuthProviderOptions } from "fastmcp-ts/auth";
 import { FileStore, MemoryStore, SecretBox } from "fastmcp-ts/storage";
 import { jwtParts, keyRingOf, mcpStatus, register, SCOPES, startLocal, tokensFor, USERS, type LocalServer } from "./harness.js";
@@ -223,11 +224,11 @@ describe("LocalOAuthProvider key ring: encryption key", () => {
     expect((failure as Error).message).toMatch(/signing keys in the store cannot be decrypted/);
   });
 
-  it("serves nothing signed while misconfigured: the metadata still answers, the JWKS does not leak an error", async () => {
+  it("serves nothing signed while misconfigured when mounted without run(): the JWKS answers 5xx without leaking why", async () => {
     const store = new MemoryStore();
-    await localProvider("http://127.0.0.1:1", { store, encryptionKey: SecretBox.generateKey() }).ready();
-    const server = await serve((baseUrl) => localProvider(baseUrl, { store, encryptionKey: SecretBox.generateKey() }));
-    const response = await fetch(`${server.baseUrl}/.well-known/jwks.json`);
+    await localProvider("http://127.0.0.1:8000", { store, encryptionKey: SecretBox.generateKey() }).ready();
+    const mcp = new FastMCP({ name: "misconfigured", auth: localProvider("http://127.0.0.1:8000", { store, encryptionKey: SecretBox.generateKey() }) });
+    const response = await mcp.httpApp().request("http://127.0.0.1:8000/.well-known/jwks.json");
     expect(response.status).toBeGreaterThanOrEqual(500);
     expect(await response.text()).not.toMatch(/decrypt|encryptionKey/);
   });
