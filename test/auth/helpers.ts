@@ -1,17 +1,10 @@
 import type { FastMCP, RunningServer } from "fastmcp-ts";
 import { JWTKeyPair, JWTVerifier, RemoteAuthProvider, type CreateTokenOptions } from "fastmcp-ts/auth";
-import { createServer } from "node:net";
+import { freePort } from "../helpers/ports.js";
+export { freePort };
 
 export const ISSUER = "https://idp.test";
 
-/** A free loopback port: providers need the server's URL before the server starts. */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A RemoteAuthProvider trusting tokens signed by `keys`, for a server at `baseUrl`. */
 export function remoteAuth(keys: JWTKeyPair, baseUrl: string, requiredScopes: string[] = ["mcp:read"]): RemoteAuthProvider {

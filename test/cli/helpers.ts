@@ -1,7 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
+import { freePort } from "../helpers/ports.js";
+export { freePort };
 
 /** The built CLI: these tests run what `npm run build` produced. */
 export const BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url));
@@ -93,17 +94,6 @@ export async function serveHttp(args: string[], options: CliOptions = {}): Promi
   return Object.assign(cli, { url: match[1]! });
 }
 
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The CLI failed the way a user should see it: a non-zero code and one `fastmcp-ts:` line, no stack. */
 export function expectOneLineFailure(result: CliResult, message: RegExp | string, code?: number): void {

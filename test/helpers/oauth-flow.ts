@@ -3,9 +3,10 @@
  * S256 (the user agent plays the browser), exchange the code, refresh, revoke. For tests that
  * must choose which server instance answers each step.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { INITIALIZE, postRaw } from "./http.js";
 import { UserAgent } from "./user-agent.js";
+import { pkcePair } from "./pkce.js";
 
 export const REDIRECT_URI = "http://127.0.0.1:8765/callback";
 
@@ -40,10 +41,7 @@ export async function registerClient(baseUrl: string, metadata: Record<string, u
   return (await response.json()) as RegisteredClient;
 }
 
-export function pkcePair(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString("base64url");
-  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
-}
+export { pkcePair };
 
 export interface AuthorizationResult {
   code: string;

@@ -1,8 +1,7 @@
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import * as z from "zod";
 import { FastMCP, getAccessToken, PortInUseError } from "fastmcp-ts";
 import { requireScopes, type AuthProvider } from "fastmcp-ts/auth";
+import { freePort } from "./ports.js";
 
 /** The tools of the guarded server, by what they need beyond the server-wide `mcp:read`. */
 export const TOOLS = {
@@ -107,14 +106,3 @@ function guardedServer(auth: AuthProvider, calls: Record<ToolName, number>): Fas
   return mcp;
 }
 
-/** A port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./ports.js";
+export { freePort };
 
 /** The built CLI (`npm test` builds it first), as `npx fastmcp-ts` runs it. */
 export const CLI = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url));
@@ -91,17 +92,6 @@ export function cleanEnv(): Record<string, string> {
   return env;
 }
 
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The development login a LocalOAuthProvider without users prints on stderr. */
 export function developmentLogin(stderr: string): { username: string; password: string } | undefined {

@@ -3,14 +3,14 @@
  * port whose auth is an OAuthProvider, and small drivers for each endpoint over real HTTP
  * (`fetch` with `redirect: "manual"`, so every 302 is looked at, never followed).
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
 import * as z from "zod";
 import { FastMCP, PortInUseError } from "fastmcp-ts";
 import { InMemoryOAuthProvider, type InMemoryOAuthProviderOptions, type OAuthProvider } from "fastmcp-ts/auth";
 import { INITIALIZE, MCP_HEADERS } from "../../helpers/http.js";
+import { freePort } from "../../helpers/ports.js";
+import { pkcePair, type PkcePair } from "../../helpers/pkce.js";
 
 /** A loopback redirect URI nobody listens on: the tests read the Location header, they never follow it. */
 export const REDIRECT_URI = "http://127.0.0.1:47913/callback";
@@ -77,16 +77,6 @@ export function startInMemory(
   return startAuthServer((baseUrl, onError) => new InMemoryOAuthProvider({ ...DEFAULT_OPTIONS, onError, ...(typeof options === "function" ? options(baseUrl) : options), baseUrl }));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 // ---- Registration ------------------------------------------------------------------------------
 
@@ -125,16 +115,7 @@ export async function registerClient(server: AuthServer, metadata: Record<string
 
 // ---- PKCE --------------------------------------------------------------------------------------
 
-export interface PkcePair {
-  verifier: string;
-  challenge: string;
-}
-
-/** A fresh RFC 7636 verifier (43 characters) and its S256 challenge, computed here, not by the code under test. */
-export function pkcePair(): PkcePair {
-  const verifier = randomBytes(32).toString("base64url");
-  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
-}
+export { pkcePair, type PkcePair };
 
 // ---- /authorize --------------------------------------------------------------------------------
 

@@ -3,14 +3,16 @@
  * a hand-driven browser (cookies, manual redirects, forms) for the login and consent pages, and
  * the client side of the flow (registration, PKCE, token requests, tool calls).
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createServer, type AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import * as z from "zod";
 import { FastMCP, PortInUseError } from "fastmcp-ts";
 import type { LocalOAuthProvider } from "fastmcp-ts/auth";
 import { Client } from "fastmcp-ts/client";
 import type { KeyRing } from "../../../../src/auth/server/local/key-ring.js";
 import { INITIALIZE, postRaw } from "../../../helpers/http.js";
+import { freePort } from "../../../helpers/ports.js";
+import { pkcePair, type PkcePair } from "../../../helpers/pkce.js";
+export { freePort };
 
 export const REDIRECT_URI = "http://127.0.0.1:43117/callback";
 /** Scopes of the test servers; registration unlimited (every test registers its own clients). */
@@ -66,16 +68,6 @@ export async function startLocal(make: (baseUrl: string) => LocalOAuthProvider, 
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 // ---- The client side ----------------------------------------------------------------------------
 
@@ -108,15 +100,8 @@ export async function register(baseUrl: string, metadata: Record<string, unknown
 /** `fetch`, or a Hono app's `request` (no network). */
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
-export interface Pkce {
-  verifier: string;
-  challenge: string;
-}
-
-export function pkce(): Pkce {
-  const verifier = randomBytes(32).toString("base64url");
-  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
-}
+export type Pkce = PkcePair;
+export const pkce = pkcePair;
 
 export interface AuthorizationRequest {
   client: RegisteredClient;
