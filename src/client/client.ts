@@ -19,13 +19,18 @@ import {
   type Root,
   type ServerCapabilities,
   type Tool,
+  InsufficientScopeError,
 } from "@modelcontextprotocol/client";
 import { FastMCPError, ToolError } from "../errors.js";
+import { OAuth, OAuthFlowError } from "./auth/oauth.js";
 import { connectionFor, type ClientConnection, type ClientTarget, type TransportSettings } from "./target.js";
 
 export interface ClientOptions {
-  /** A bearer token for HTTP servers (sent as `Authorization: Bearer <token>`). */
-  auth?: string;
+  /**
+   * A bearer token (sent as `Authorization: Bearer <token>`), or `"oauth"` / `new OAuth({...})`:
+   * the client then logs in by itself (discovery, registration, the browser, refresh, step-up).
+   */
+  auth?: string | OAuth;
   /** Extra HTTP headers for every request. */
   headers?: Record<string, string>;
   /** Force Streamable HTTP or SSE for a URL instead of guessing from its path. */
@@ -69,10 +74,13 @@ export class Client {
   private next: ClientConnection | undefined;
   private readonly progressListeners = new Map<string, (progress: Progress) => void>();
   private progressTokens = 0;
+  /** OAuth, when `auth` asked for it. */
+  readonly oauth: OAuth | undefined;
 
   constructor(target: ClientTarget, options: ClientOptions = {}) {
     this.target = target;
     this.options = options;
+    this.oauth = options.auth instanceof OAuth ? options.auth : options.auth === "oauth" ? new OAuth() : undefined;
     this.next = connectionFor(target, this.transportSettings());
   }
 
@@ -112,11 +120,11 @@ export class Client {
   }
 
   async ping(): Promise<void> {
-    await this.client().ping(this.requestOptions());
+    await this.call((sdk) => sdk.ping(this.requestOptions()));
   }
 
   async listTools(): Promise<Tool[]> {
-    return this.paginate((cursor) => this.client().listTools(cursor ? { cursor } : undefined, this.requestOptions()), (page) => page.tools);
+    return this.paginate((cursor) => this.call((sdk) => sdk.listTools(cursor ? { cursor } : undefined, this.requestOptions())), (page) => page.tools);
   }
 
   async callTool(name: string, args: Record<string, unknown> = {}, options: CallToolOptions = {}): Promise<ToolCallResult> {
@@ -124,10 +132,10 @@ export class Client {
     if (progressToken) this.progressListeners.set(progressToken, options.onProgress!);
     let result: CallToolResult;
     try {
-      result = (await this.client().callTool(
+      result = (await this.call((sdk) => sdk.callTool(
         { name, arguments: args, ...(progressToken ? { _meta: { progressToken } } : {}) },
         { ...this.requestOptions(options.timeoutMs), ...(options.signal ? { signal: options.signal } : {}) },
-      )) as CallToolResult;
+      ))) as CallToolResult;
     } finally {
       if (progressToken) this.progressListeners.delete(progressToken);
     }
@@ -136,40 +144,40 @@ export class Client {
   }
 
   async listResources(): Promise<Resource[]> {
-    return this.paginate((cursor) => this.client().listResources(cursor ? { cursor } : undefined, this.requestOptions()), (page) => page.resources);
+    return this.paginate((cursor) => this.call((sdk) => sdk.listResources(cursor ? { cursor } : undefined, this.requestOptions())), (page) => page.resources);
   }
 
   async listResourceTemplates(): Promise<ResourceTemplateType[]> {
-    return this.paginate((cursor) => this.client().listResourceTemplates(cursor ? { cursor } : undefined, this.requestOptions()), (page) => page.resourceTemplates);
+    return this.paginate((cursor) => this.call((sdk) => sdk.listResourceTemplates(cursor ? { cursor } : undefined, this.requestOptions())), (page) => page.resourceTemplates);
   }
 
   async readResource(uri: string): Promise<ReadResourceResult["contents"]> {
-    return (await this.client().readResource({ uri }, this.requestOptions())).contents;
+    return (await this.call((sdk) => sdk.readResource({ uri }, this.requestOptions()))).contents;
   }
 
   async listPrompts(): Promise<Prompt[]> {
-    return this.paginate((cursor) => this.client().listPrompts(cursor ? { cursor } : undefined, this.requestOptions()), (page) => page.prompts);
+    return this.paginate((cursor) => this.call((sdk) => sdk.listPrompts(cursor ? { cursor } : undefined, this.requestOptions())), (page) => page.prompts);
   }
 
   async getPrompt(name: string, args: Record<string, string> = {}): Promise<GetPromptResult> {
-    return this.client().getPrompt({ name, arguments: args }, this.requestOptions());
+    return this.call((sdk) => sdk.getPrompt({ name, arguments: args }, this.requestOptions()));
   }
 
   async complete(ref: { type: "ref/prompt"; name: string } | { type: "ref/resource"; uri: string }, argument: { name: string; value: string }, context?: Record<string, string>): Promise<CompleteResult["completion"]> {
-    const result = await this.client().complete({ ref, argument, ...(context ? { context: { arguments: context } } : {}) }, this.requestOptions());
+    const result = await this.call((sdk) => sdk.complete({ ref, argument, ...(context ? { context: { arguments: context } } : {}) }, this.requestOptions()));
     return result.completion;
   }
 
   async setLogLevel(level: LoggingLevel): Promise<void> {
-    await this.client().setLoggingLevel(level, this.requestOptions());
+    await this.call((sdk) => sdk.setLoggingLevel(level, this.requestOptions()));
   }
 
   async subscribeResource(uri: string): Promise<void> {
-    await this.client().subscribeResource({ uri }, this.requestOptions());
+    await this.call((sdk) => sdk.subscribeResource({ uri }, this.requestOptions()));
   }
 
   async unsubscribeResource(uri: string): Promise<void> {
-    await this.client().unsubscribeResource({ uri }, this.requestOptions());
+    await this.call((sdk) => sdk.unsubscribeResource({ uri }, this.requestOptions()));
   }
 
   /** The official SDK client underneath, for anything this class does not wrap. */
@@ -187,9 +195,10 @@ export class Client {
     this.installHandlers(sdk);
     await connection.prepare?.();
     try {
-      await sdk.connect(connection.transport, { timeout: this.options.timeoutMs ?? 60_000 });
+      await this.withStepUp(() => sdk.connect(connection.transport, { timeout: this.options.timeoutMs ?? 60_000 }));
     } catch (error) {
       await sdk.close().catch(() => undefined);
+      if (error instanceof OAuthFlowError || isAuthorizationFailure(error)) throw error;
       throw new FastMCPError(`Could not connect to ${connection.description}: ${describe(error)}`, { cause: error });
     }
     this.interceptProgress(connection);
@@ -235,17 +244,48 @@ export class Client {
   }
 
   private transportSettings(): TransportSettings {
-    return { headers: this.headers(), transport: this.options.transport, bearerToken: this.options.auth };
+    return { headers: this.headers(), transport: this.options.transport, bearerToken: this.bearerToken(), oauth: this.oauth };
+  }
+
+  private bearerToken(): string | undefined {
+    return typeof this.options.auth === "string" && !this.oauth ? this.options.auth : undefined;
   }
 
   private headers(): Record<string, string> {
     const headers = { ...this.options.headers };
-    if (this.options.auth !== undefined) headers.authorization = `Bearer ${this.options.auth}`;
+    const token = this.bearerToken();
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     return headers;
   }
 
   private requestOptions(timeoutMs?: number): { timeout: number } {
     return { timeout: timeoutMs ?? this.options.timeoutMs ?? 60_000 };
+  }
+
+  /** A request on the SDK client, stepping up when the server asks for more scope. */
+  private call<T>(run: (sdk: SdkClient) => Promise<T>): Promise<T> {
+    const sdk = this.client();
+    return this.withStepUp(() => run(sdk));
+  }
+
+  /**
+   * Runs `run`; on 403 insufficient_scope (with OAuth), authorizes again for the wider scope and
+   * retries, at most `maxStepUps` times. Without OAuth the error goes to the caller as it is.
+   */
+  private async withStepUp<T>(run: () => Promise<T>): Promise<T> {
+    const oauth = this.oauth;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const challenge = insufficientScope(error);
+        if (!oauth || !challenge) throw error;
+        if (attempt >= oauth.maxStepUps) {
+          throw new OAuthFlowError(`The server still refuses after ${attempt} re-authorization(s): it requires ${challenge.requiredScope ?? "more scope"}${challenge.errorDescription ? ` (${challenge.errorDescription})` : ""}`, { cause: error });
+        }
+        await oauth.stepUp(challenge.requiredScope, challenge.resourceMetadataUrl);
+      }
+    }
   }
 
   private client(): SdkClient {
@@ -264,6 +304,19 @@ export class Client {
     }
     return all;
   }
+}
+
+/** The 403 insufficient_scope challenge behind an error, if that is what it is. */
+function insufficientScope(error: unknown): InsufficientScopeError | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    if (current instanceof InsufficientScopeError) return current;
+  }
+  return undefined;
+}
+
+/** An error of the login itself (denied, failed, timed out): shown as it is, not as a connection failure. */
+function isAuthorizationFailure(error: unknown): boolean {
+  return error instanceof FastMCPError && /^(Authorization|Callback)/.test(error.name);
 }
 
 function textOf(result: CallToolResult): string {

@@ -1,3 +1,5 @@
 export { Client, type CallToolOptions, type ClientOptions, type ToolCallResult } from "./client.js";
 export type { ClientTarget, StdioTarget } from "./target.js";
+export { OAuth, OAuthFlowError, type OAuthOptions } from "./auth/oauth.js";
+export type { OpenBrowser } from "./auth/browser.js";
 export { ToolError } from "../errors.js";

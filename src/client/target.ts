@@ -2,6 +2,7 @@ import { InMemoryTransport, SSEClientTransport, StreamableHTTPClientTransport, t
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { FastMCPError } from "../errors.js";
 import type { FastMCP } from "../server/fastmcp.js";
+import type { OAuth } from "./auth/oauth.js";
 
 /** A server to talk to, as a stdio command. */
 export interface StdioTarget {
@@ -23,6 +24,8 @@ export interface TransportSettings {
   bearerToken?: string | undefined;
   /** Force a transport for URLs instead of guessing from the path. */
   transport: "http" | "sse" | undefined;
+  /** OAuth for HTTP targets. */
+  oauth?: OAuth | undefined;
 }
 
 /** A transport connected to nothing yet, plus what must happen when it is closed. */
@@ -35,11 +38,14 @@ export interface ClientConnection {
 }
 
 export function connectionFor(target: ClientTarget, settings: TransportSettings): ClientConnection {
-  if (isFastMCP(target)) return memoryConnection(target, settings.bearerToken);
+  if (isFastMCP(target)) {
+    if (settings.oauth) throw new FastMCPError("OAuth needs an HTTP server: an in-memory server takes a bearer token (auth: \"<token>\") instead");
+    return memoryConnection(target, settings.bearerToken);
+  }
   if (typeof target === "string" || target instanceof URL) return urlConnection(toUrl(target), settings);
   if (typeof target === "object" && target !== null && typeof target.command === "string") {
-    if (Object.keys(settings.headers).length > 0) {
-      throw new FastMCPError("HTTP headers and auth cannot be used with a stdio server: a stdio server runs as your own child process and is not authenticated");
+    if (settings.oauth || Object.keys(settings.headers).length > 0) {
+      throw new FastMCPError("HTTP headers and auth cannot be used with a stdio server: a stdio server runs as your own child process and is not authenticated (MCP authorization applies to HTTP transports only)");
     }
     return stdioConnection(target);
   }
@@ -67,7 +73,10 @@ function toUrl(target: string | URL): URL {
 function urlConnection(url: URL, settings: TransportSettings): ClientConnection {
   const kind = settings.transport ?? (/\/sse\/?$/.test(url.pathname) ? "sse" : "http");
   const requestInit: RequestInit = { headers: settings.headers };
-  const transport = kind === "sse" ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+  settings.oauth?.bind(url);
+  // 403 insufficient_scope comes back to the Client, which steps up (see OAuth.stepUp).
+  const auth = settings.oauth ? { authProvider: settings.oauth, onInsufficientScope: "throw" as const } : {};
+  const transport = kind === "sse" ? new SSEClientTransport(url, { requestInit, ...auth }) : new StreamableHTTPClientTransport(url, { requestInit, ...auth });
   return { transport, kind, description: url.href };
 }
 

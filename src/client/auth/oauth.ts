@@ -1,0 +1,283 @@
+import {
+  auth,
+  computeScopeUnion,
+  extractWWWAuthenticateParams,
+  isStrictScopeSuperset,
+  type AuthProvider as SdkAuthProvider,
+  type FetchLike,
+} from "@modelcontextprotocol/client";
+import { FastMCPError } from "../../errors.js";
+import { MemoryStore } from "../../storage/memory.js";
+import type { KeyValueStore } from "../../storage/store.js";
+import { assertWebUrl, openSystemBrowser, type OpenBrowser } from "./browser.js";
+import { CallbackServer } from "./callback-server.js";
+import { StoredClientProvider } from "./sdk-provider.js";
+import { defaultTokenStore, ServerTokenStore, type ServerRecord } from "./token-store.js";
+
+/** What the transport passes on a 401 (the SDK does not export its name). */
+type UnauthorizedContext = Parameters<NonNullable<SdkAuthProvider["onUnauthorized"]>>[0];
+
+export interface OAuthOptions {
+  /** Scopes to ask for. Default: what the server's challenge or metadata names (MCP scope selection). */
+  scopes?: string | readonly string[];
+  /** How this client introduces itself when it registers. Default "fastmcp-ts". */
+  clientName?: string;
+  /** Pre-registered credentials at the authorization server (a secret makes a confidential client). */
+  clientId?: string;
+  clientSecret?: string;
+  /** The https URL of this client's Client ID Metadata Document, used where the server supports them. */
+  clientMetadataUrl?: string;
+  /** Where the browser is sent back to. Default 127.0.0.1 on a free port (the port of an earlier registration when free). */
+  callbackHost?: string;
+  callbackPort?: number;
+  /**
+   * Where tokens and registrations are kept, per server URL and authorization server: "memory"
+   * (the default for the library), "file" (the user's config directory, 0600; the CLI's default),
+   * or any KeyValueStore.
+   */
+  tokenStorage?: "memory" | "file" | KeyValueStore;
+  /** Takes the user to the authorization URL. Default: the system browser. Tests and headless hosts pass their own. */
+  openBrowser?: OpenBrowser;
+  /** How long to wait for the user to finish logging in. Default 5 minutes. */
+  loginTimeoutMs?: number;
+  /** Re-authorizations per request when the server asks for more scope (403 insufficient_scope). Default 2. */
+  maxStepUps?: number;
+  /** Refresh this long before the access token expires. Default 60 s. */
+  refreshSkewSeconds?: number;
+  /** fetch for every OAuth request (discovery, registration, token). */
+  fetch?: FetchLike;
+}
+
+/** Login failed or was refused: by the user, the authorization server, or the MCP server. */
+export class OAuthFlowError extends FastMCPError {
+  override name = "OAuthFlowError";
+}
+
+/**
+ * OAuth for the client: `new Client(url, { auth: "oauth" })` or `{ auth: new OAuth({...}) }`.
+ * Discovery from the server's 401 (RFC 9728, then RFC 8414 / OpenID Connect), registration (a
+ * Client ID Metadata Document, pre-registered credentials, or dynamic registration), PKCE S256
+ * with a loopback callback, the RFC 8707 resource on every request, tokens kept per server and
+ * issuer and refreshed before they expire, and step-up when the server asks for more scope.
+ * The protocol steps run on the official SDK's `auth()`; the browser, the callback, storage and
+ * step-up are ours.
+ */
+export class OAuth implements SdkAuthProvider {
+  readonly options: OAuthOptions;
+  private bound: { serverUrl: URL; storage: ServerTokenStore; provider: StoredClientProvider } | undefined;
+  private store: KeyValueStore | undefined;
+  /** One login or refresh at a time: concurrent requests wait for it instead of starting their own. */
+  private inFlight: Promise<void> | undefined;
+
+  constructor(options: OAuthOptions = {}) {
+    this.options = options;
+    if (options.clientSecret !== undefined && options.clientId === undefined) throw new TypeError("OAuth clientSecret needs clientId");
+    if (options.clientMetadataUrl !== undefined) checkMetadataUrl(options.clientMetadataUrl);
+  }
+
+  /** @internal Ties this instance to one MCP server (the Client does it). */
+  bind(serverUrl: URL): void {
+    if (this.bound) {
+      if (this.bound.serverUrl.href !== serverUrl.href) throw new FastMCPError(`This OAuth instance is already used for ${this.bound.serverUrl.href}: create one per server`);
+      return;
+    }
+    const storage = new ServerTokenStore(this.tokenStore(), serverUrl.href);
+    const identity = { clientName: this.options.clientName ?? "fastmcp-ts", clientId: this.options.clientId, clientSecret: this.options.clientSecret, clientMetadataUrl: this.options.clientMetadataUrl };
+    this.bound = { serverUrl, storage, provider: new StoredClientProvider(storage, identity) };
+  }
+
+  // ---- What the transport calls ----------------------------------------------------------------
+
+  /** The access token to send; refreshed first when it is about to expire. */
+  async token(): Promise<string | undefined> {
+    const { storage } = this.binding();
+    await this.inFlight?.catch(() => undefined);
+    let tokens = await this.currentTokens(storage);
+    if (tokens?.expires_at !== undefined && tokens.refresh_token && tokens.expires_at - (this.options.refreshSkewSeconds ?? 60) * 1000 <= Date.now()) {
+      await this.once(() => this.refresh()).catch(() => undefined);
+      tokens = await this.currentTokens(storage);
+    }
+    return tokens?.access_token;
+  }
+
+  /** A 401: refresh, or log in again (the server's challenge says where, and with which scopes). */
+  async onUnauthorized(ctx: UnauthorizedContext): Promise<void> {
+    const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(ctx.response);
+    await this.once(() => this.authorize({ scope: this.configuredScope() ?? scope, resourceMetadataUrl, fetchFn: ctx.fetchFn }));
+  }
+
+  // ---- What the Client and the CLI call --------------------------------------------------------
+
+  /** Logs in now (discovery, registration, the browser), unless stored tokens still work. */
+  async login(options: { force?: boolean } = {}): Promise<void> {
+    await this.once(() => this.authorize({ scope: this.configuredScope(), forceReauthorization: options.force === true }));
+  }
+
+  /** Forgets this server's tokens and registrations. */
+  async logout(): Promise<void> {
+    await this.binding().storage.clear();
+  }
+
+  /** Whether tokens are stored for the server (they may still be refused). */
+  async hasTokens(): Promise<boolean> {
+    return (await this.currentTokens(this.binding().storage)) !== undefined;
+  }
+
+  /**
+   * The server answered 403 insufficient_scope: authorize again for the union of what was asked
+   * for, what is held and what the server now requires (SEP-2350), skipping the refresh grant
+   * when that adds scopes (a refresh cannot widen a grant).
+   */
+  async stepUp(requiredScope: string | undefined, resourceMetadataUrl?: URL): Promise<void> {
+    const tokens = await this.currentTokens(this.binding().storage);
+    const scope = computeScopeUnion(tokens?.requested_scope, tokens?.scope, requiredScope);
+    const force = isStrictScopeSuperset(scope, tokens?.scope);
+    await this.once(() => this.authorize({ scope, resourceMetadataUrl, forceReauthorization: force || requiredScope === undefined }));
+  }
+
+  get maxStepUps(): number {
+    return this.options.maxStepUps ?? 2;
+  }
+
+  // ---- The flow ---------------------------------------------------------------------------------
+
+  /** Refreshes with the stored refresh token (no browser); throws when that is not possible. */
+  private async refresh(): Promise<void> {
+    const { serverUrl, provider } = this.binding();
+    const result = await auth(provider, { serverUrl, ...(this.options.fetch ? { fetchFn: this.options.fetch } : {}) });
+    if (result !== "AUTHORIZED") throw new OAuthFlowError("The stored tokens could not be refreshed");
+  }
+
+  private async authorize(request: { scope?: string | undefined; resourceMetadataUrl?: URL | undefined; fetchFn?: FetchLike; forceReauthorization?: boolean }): Promise<void> {
+    const { serverUrl, provider, storage } = this.binding();
+    const callback = await this.startCallbackServer(await storage.read());
+    provider.redirectUri = callback.redirectUri;
+    provider.requestedScope = request.scope;
+    const fetchFn = request.fetchFn ?? this.options.fetch;
+    const options = {
+      serverUrl,
+      ...(request.scope ? { scope: request.scope } : {}),
+      ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl } : {}),
+      ...(fetchFn ? { fetchFn } : {}),
+      ...(request.forceReauthorization ? { forceReauthorization: true } : {}),
+    };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        provider.pending = undefined;
+        if ((await auth(provider, options)) === "AUTHORIZED") return;
+        const pending = provider.pending!;
+        if (attempt === 1 && (await this.registrationIsStale(pending.url, fetchFn))) {
+          // The server forgot this client (a restart without storage, an expired registration): register once more.
+          await provider.invalidateCredentials("client");
+          continue;
+        }
+        const metadata = (await storage.read()).discovery?.authorizationServerMetadata;
+        // Listening for the answer before the browser goes: a fast browser may come back at once.
+        const waiting = callback.wait({
+          state: pending.state,
+          ...(metadata?.issuer ? { issuer: metadata.issuer } : {}),
+          requireIssuer: metadata?.authorization_response_iss_parameter_supported === true,
+        });
+        waiting.catch(() => undefined);
+        await this.sendUserTo(pending.url);
+        const answer = await waiting;
+        const exchanged = await auth(provider, { ...options, authorizationCode: answer.code, ...(answer.iss !== undefined ? { iss: answer.iss } : {}) });
+        if (exchanged !== "AUTHORIZED") throw new OAuthFlowError("The authorization server did not issue tokens for the authorization code");
+        return;
+      }
+    } finally {
+      provider.requestedScope = undefined;
+      provider.redirectUri = undefined;
+      await callback.close();
+    }
+  }
+
+  /**
+   * Asks the authorization endpoint, without a browser, whether it knows this client and its
+   * redirect URI: an unknown client gets an error page (4xx), never a redirect. A redirect or a
+   * login page means it does.
+   */
+  private async registrationIsStale(url: URL, fetchFn: FetchLike | undefined): Promise<boolean> {
+    try {
+      const response = await (fetchFn ?? fetch)(url, { redirect: "manual", headers: { accept: "text/html" } });
+      await response.body?.cancel();
+      return response.status === 400 || response.status === 401;
+    } catch {
+      return false;
+    }
+  }
+
+  private async sendUserTo(url: URL): Promise<void> {
+    assertWebUrl(url.href);
+    await (this.options.openBrowser ?? openSystemBrowser)(url.href);
+  }
+
+  /**
+   * The loopback server the browser comes back to: on `callbackPort`, else on the port of an
+   * earlier registration's redirect URI (so it keeps matching at servers that compare ports),
+   * else on a free port.
+   */
+  private async startCallbackServer(record: ServerRecord): Promise<CallbackServer> {
+    const settings = { host: this.options.callbackHost ?? "127.0.0.1", timeoutMs: this.options.loginTimeoutMs ?? 300_000 };
+    if (this.options.callbackPort !== undefined) return CallbackServer.start({ ...settings, port: this.options.callbackPort });
+    const previous = registeredPort(record);
+    if (previous !== undefined) {
+      try {
+        return await CallbackServer.start({ ...settings, port: previous });
+      } catch {
+        // Taken by something else now: a new port (loopback redirect URIs match any port, RFC 8252 §7.3).
+      }
+    }
+    return CallbackServer.start(settings);
+  }
+
+  private async once(step: () => Promise<void>): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    const running = step().finally(() => { if (this.inFlight === running) this.inFlight = undefined; });
+    this.inFlight = running;
+    return running;
+  }
+
+  private configuredScope(): string | undefined {
+    const { scopes } = this.options;
+    if (scopes === undefined) return undefined;
+    return typeof scopes === "string" ? scopes : scopes.join(" ");
+  }
+
+  private async currentTokens(storage: ServerTokenStore) {
+    const record = await storage.read();
+    return record.latestIssuer ? record.tokens[record.latestIssuer] : undefined;
+  }
+
+  private tokenStore(): KeyValueStore {
+    if (this.store) return this.store;
+    const setting = this.options.tokenStorage ?? "memory";
+    this.store = setting === "memory" ? new MemoryStore() : setting === "file" ? defaultTokenStore() : setting;
+    return this.store;
+  }
+
+  private binding(): NonNullable<OAuth["bound"]> {
+    if (!this.bound) throw new FastMCPError("OAuth is not bound to a server: pass it to new Client(url, { auth })");
+    return this.bound;
+  }
+}
+
+/** The port of the first loopback redirect URI a stored registration names. */
+function registeredPort(record: ServerRecord): number | undefined {
+  for (const client of Object.values(record.clients)) {
+    const uri = (client as { redirect_uris?: string[] }).redirect_uris?.[0];
+    const port = uri ? Number(new URL(uri).port) : 0;
+    if (port > 0) return port;
+  }
+  return undefined;
+}
+
+function checkMetadataUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`clientMetadataUrl must be an https URL, got ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== "https:" || parsed.pathname === "/" || parsed.hash) throw new TypeError(`clientMetadataUrl must be an https URL with a path, got ${url}`);
+}
