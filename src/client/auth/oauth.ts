@@ -68,6 +68,11 @@ export class OAuth implements SdkAuthProvider {
   private store: KeyValueStore | undefined;
   /** One login or refresh at a time: concurrent requests wait for it instead of starting their own. */
   private inFlight: Promise<void> | undefined;
+  /**
+   * Dynamic registrations this instance has seen work (a code exchanged with them): never probed
+   * again. Each probe is one more request to the authorization endpoint, and servers count those.
+   */
+  private readonly workingClients = new Set<string>();
 
   constructor(options: OAuthOptions = {}) {
     this.options = options;
@@ -150,7 +155,8 @@ export class OAuth implements SdkAuthProvider {
 
   private async authorize(request: { scope?: string | undefined; resourceMetadataUrl?: URL | undefined; fetchFn?: FetchLike; forceReauthorization?: boolean }): Promise<void> {
     const { serverUrl, provider, storage } = this.binding();
-    const callback = await this.startCallbackServer(await storage.read());
+    const before = await storage.read();
+    const callback = await this.startCallbackServer(before);
     provider.redirectUri = callback.redirectUri;
     provider.requestedScope = request.scope;
     const fetchFn = request.fetchFn ?? this.options.fetch;
@@ -166,7 +172,8 @@ export class OAuth implements SdkAuthProvider {
         provider.pending = undefined;
         if ((await auth(provider, options)) === "AUTHORIZED") return;
         const pending = provider.pending!;
-        if (attempt === 1 && (await this.registrationIsStale(pending.url, fetchFn))) {
+        const clientId = pending.url.searchParams.get("client_id");
+        if (attempt === 1 && this.mayBeStale(clientId, before) && (await this.registrationIsStale(pending.url, fetchFn))) {
           // The server forgot this client (a restart without storage, an expired registration): register once more.
           await provider.invalidateCredentials("client");
           continue;
@@ -183,6 +190,7 @@ export class OAuth implements SdkAuthProvider {
         const answer = await waiting;
         const exchanged = await auth(provider, { ...options, authorizationCode: answer.code, ...(answer.iss !== undefined ? { iss: answer.iss } : {}) });
         if (exchanged !== "AUTHORIZED") throw new OAuthFlowError("The authorization server did not issue tokens for the authorization code");
+        if (clientId !== null) this.workingClients.add(clientId);
         return;
       }
     } finally {
@@ -190,6 +198,17 @@ export class OAuth implements SdkAuthProvider {
       provider.redirectUri = undefined;
       await callback.close();
     }
+  }
+
+  /**
+   * Whether a registration is worth probing: only one read from storage (kept from an earlier run,
+   * possibly forgotten by the server since) that this instance has not yet seen work. Not one that
+   * auth() has just made, nor pre-registered credentials or a metadata document URL (configuration,
+   * never saved, and registering again would not replace them).
+   */
+  private mayBeStale(clientId: string | null, before: ServerRecord): boolean {
+    if (clientId === null || this.workingClients.has(clientId)) return false;
+    return Object.values(before.clients).some((client) => client.client_id === clientId);
   }
 
   /**
