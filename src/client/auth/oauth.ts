@@ -42,7 +42,7 @@ export interface OAuthOptions {
   loginTimeoutMs?: number;
   /** Re-authorizations per request when the server asks for more scope (403 insufficient_scope). Default 2. */
   maxStepUps?: number;
-  /** Refresh this long before the access token expires. Default 60 s. */
+  /** Refresh this long before the access token expires (at most half its lifetime). Default 60 s. */
   refreshSkewSeconds?: number;
   /** fetch for every OAuth request (discovery, registration, token). */
   fetch?: FetchLike;
@@ -98,17 +98,28 @@ export class OAuth implements SdkAuthProvider {
     const { storage } = this.binding();
     await this.inFlight?.catch(() => undefined);
     let tokens = await this.currentTokens(storage);
-    if (tokens?.expires_at !== undefined && tokens.refresh_token && tokens.expires_at - (this.options.refreshSkewSeconds ?? 60) * 1000 <= Date.now()) {
+    if (tokens?.expires_at !== undefined && tokens.refresh_token && tokens.expires_at - this.refreshSkewMs(tokens) <= Date.now()) {
       await this.once(() => this.refresh()).catch(() => undefined);
       tokens = await this.currentTokens(storage);
     }
     return tokens?.access_token;
   }
 
-  /** A 401: refresh, or log in again (the server's challenge says where, and with which scopes). */
+  /**
+   * A 401: refresh, or log in again (the server's challenge says where, and with which scopes).
+   * The OAuth requests go through the `fetch` option, not the transport's `ctx.fetchFn`: that one
+   * carries the Client's `headers`, meant for the MCP server, to the authorization server too.
+   * Discovery starts over: the server may trust another authorization server since it was cached,
+   * and the client must then register there (MCP 2026-07-28) instead of refreshing at the old one.
+   */
   async onUnauthorized(ctx: UnauthorizedContext): Promise<void> {
     const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(ctx.response);
-    await this.once(() => this.authorize({ scope: this.configuredScope() ?? scope, resourceMetadataUrl, fetchFn: ctx.fetchFn }));
+    await this.once(async () => {
+      // The token was refused: whatever worked before (the server's registrations, its authorization server) may not any more.
+      this.workingClients.clear();
+      await this.binding().provider.invalidateCredentials("discovery");
+      await this.authorize({ scope: this.configuredScope() ?? scope, resourceMetadataUrl });
+    });
   }
 
   // ---- What the Client and the CLI call --------------------------------------------------------
@@ -148,8 +159,21 @@ export class OAuth implements SdkAuthProvider {
 
   /** Refreshes with the stored refresh token (no browser); throws when that is not possible. */
   private async refresh(): Promise<void> {
-    const { serverUrl, provider } = this.binding();
-    const result = await auth(provider, { serverUrl, ...(this.options.fetch ? { fetchFn: this.options.fetch } : {}) });
+    const { serverUrl, provider, storage } = this.binding();
+    const issuer = (await storage.read()).latestIssuer;
+    const client = issuer ? await provider.clientInformation({ issuer }) : undefined;
+    if (!client) throw new OAuthFlowError("The stored tokens could not be refreshed: no client registration is kept for them");
+    // auth() refreshes only on its interactive path, with a redirect URL (without one it wants a
+    // client-credentials style token request and fails). The registered redirect URI stands in;
+    // nothing is opened: a refused refresh ends in redirectToAuthorization, which only records a URL.
+    provider.redirectUri = (client as { redirect_uris?: string[] }).redirect_uris?.[0] ?? "http://127.0.0.1/callback";
+    let result: Awaited<ReturnType<typeof auth>>;
+    try {
+      result = await auth(provider, { serverUrl, fetchFn: oauthFetch(this.options.fetch) });
+    } finally {
+      provider.redirectUri = undefined;
+      provider.pending = undefined;
+    }
     if (result !== "AUTHORIZED") throw new OAuthFlowError("The stored tokens could not be refreshed");
   }
 
@@ -159,12 +183,12 @@ export class OAuth implements SdkAuthProvider {
     const callback = await this.startCallbackServer(before);
     provider.redirectUri = callback.redirectUri;
     provider.requestedScope = request.scope;
-    const fetchFn = request.fetchFn ?? this.options.fetch;
+    const fetchFn = oauthFetch(request.fetchFn ?? this.options.fetch);
     const options = {
       serverUrl,
       ...(request.scope ? { scope: request.scope } : {}),
       ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl } : {}),
-      ...(fetchFn ? { fetchFn } : {}),
+      fetchFn,
       ...(request.forceReauthorization ? { forceReauthorization: true } : {}),
     };
     try {
@@ -193,11 +217,35 @@ export class OAuth implements SdkAuthProvider {
         if (clientId !== null) this.workingClients.add(clientId);
         return;
       }
+    } catch (error) {
+      throw await this.explained(error, fetchFn);
     } finally {
       provider.requestedScope = undefined;
       provider.redirectUri = undefined;
       await callback.close();
     }
+  }
+
+  /**
+   * The SDK's errors, said plainly where they leave the user guessing: which URL could not be
+   * reached, which metadata document is broken, or that the server publishes no OAuth metadata at
+   * all (the SDK then falls back to POST /register on the server's origin, and reports its 404).
+   */
+  private async explained(error: unknown, fetchFn: OAuthFetch): Promise<unknown> {
+    if (error instanceof FastMCPError) return error;
+    const { serverUrl, storage } = this.binding();
+    if (error instanceof OAuthRequestFailed) return new OAuthFlowError(`${error.message} (logging in to ${serverUrl.href})`, { cause: error });
+    const discovery = (await storage.read()).discovery;
+    if (discovery && !discovery.authorizationServerMetadata) {
+      const where = discovery.resourceMetadata
+        ? `its protected resource metadata names ${discovery.authorizationServerUrl}, which publishes no OAuth metadata (RFC 8414 / OpenID Connect)`
+        : "it publishes no OAuth metadata (no RFC 9728 protected resource metadata, no RFC 8414 / OpenID Connect authorization server metadata)";
+      return new OAuthFlowError(`${serverUrl.href} asks for a token but says nowhere how to log in: ${where}. Get a token from whoever issues them and pass it as auth: "<token>"`, { cause: error });
+    }
+    if (!discovery && fetchFn.lastUrl && (error instanceof SyntaxError || (error as Error | undefined)?.name === "ZodError")) {
+      return new OAuthFlowError(`The OAuth metadata at ${fetchFn.lastUrl} is not valid: ${describeInvalid(error)}`, { cause: error });
+    }
+    return error;
   }
 
   /**
@@ -257,6 +305,12 @@ export class OAuth implements SdkAuthProvider {
     return running;
   }
 
+  /** `refreshSkewSeconds`, but never more than half the token's life: a short-lived token is not refreshed on every request. */
+  private refreshSkewMs(tokens: { expires_in?: number | undefined }): number {
+    const skew = (this.options.refreshSkewSeconds ?? 60) * 1000;
+    return tokens.expires_in !== undefined && tokens.expires_in > 0 ? Math.min(skew, (tokens.expires_in * 1000) / 2) : skew;
+  }
+
   private configuredScope(): string | undefined {
     const { scopes } = this.options;
     if (scopes === undefined) return undefined;
@@ -279,6 +333,54 @@ export class OAuth implements SdkAuthProvider {
     if (!this.bound) throw new FastMCPError("OAuth is not bound to a server: pass it to new Client(url, { auth })");
     return this.bound;
   }
+}
+
+/** fetch for the OAuth requests, remembering the URL it last asked for (to say which document was broken). */
+type OAuthFetch = FetchLike & { lastUrl?: string };
+
+/** A network failure of an OAuth request: still a TypeError (what the SDK tells those by), now naming the URL. */
+class OAuthRequestFailed extends TypeError {
+  constructor(url: string, cause: unknown) {
+    const code = (cause as { cause?: { code?: unknown } }).cause?.code;
+    const reason = code === "ECONNREFUSED" ? "connection refused (ECONNREFUSED)" : typeof code === "string" ? code : cause instanceof Error ? cause.message : String(cause);
+    super(`Could not reach ${url}: ${reason}`, { cause });
+  }
+}
+
+/**
+ * `fetchFn` (or the global fetch) for the OAuth requests. Network failures name the URL, and the
+ * responses are instances of the global Response in place now: the SDK reads an OAuth error body
+ * only from those (`instanceof Response`), and a Hono server in the same process
+ * (@hono/node-server swaps in its own global Response) would otherwise make every token error
+ * unreadable ("[object Response] is not valid JSON"): a refused refresh token or a forgotten
+ * client then goes unrecognised.
+ */
+function oauthFetch(fetchFn: FetchLike | undefined): OAuthFetch {
+  const wrapped: OAuthFetch = async (input, init) => {
+    const url = input instanceof URL ? input.href : String(input);
+    wrapped.lastUrl = url;
+    let response: Response;
+    try {
+      response = await (fetchFn ?? fetch)(input, init);
+    } catch (error) {
+      throw error instanceof TypeError ? new OAuthRequestFailed(url, error) : error;
+    }
+    if (isGlobalResponse(response)) return response;
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+  return wrapped;
+}
+
+/** Not a type guard: a Response-typed value may still be of another class. */
+function isGlobalResponse(value: unknown): boolean {
+  return value instanceof Response;
+}
+
+/** A schema (zod) or JSON error, in a line. */
+function describeInvalid(error: unknown): string {
+  const issues = (error as { issues?: Array<{ path?: unknown[]; message?: string }> }).issues;
+  if (Array.isArray(issues) && issues.length > 0) return issues.map((issue) => `${(issue.path ?? []).join(".") || "(document)"}: ${issue.message ?? "invalid"}`).join("; ");
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The port of the first loopback redirect URI a stored registration names. */
