@@ -2,4 +2,11 @@ export { Client, type CallToolOptions, type ClientOptions, type ToolCallResult }
 export type { ClientTarget, StdioTarget } from "./target.js";
 export { OAuth, OAuthFlowError, type OAuthOptions } from "./auth/oauth.js";
 export type { OpenBrowser } from "./auth/browser.js";
+export {
+  AuthorizationDeniedError,
+  AuthorizationFailedError,
+  CallbackIssuerMismatchError,
+  CallbackServerClosedError,
+  CallbackTimeoutError,
+} from "./auth/callback-server.js";
 export { ToolError } from "../errors.js";
