@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import type { OAuth } from "../client/auth/oauth.js";
 import { Client } from "../client/client.js";
 import { CliError, UsageError } from "./errors.js";
 import { loadEnvironment } from "./env.js";
@@ -10,6 +11,8 @@ export interface ConnectionRequest {
   /** An http(s) URL, or a server file (`server.ts[:export]`). */
   readonly target: string;
   readonly token: string | undefined;
+  /** OAuth (--auth oauth), for URLs. */
+  readonly oauth?: OAuth | undefined;
   /** Raw `Name: value` strings from --header. */
   readonly headers: readonly string[];
   readonly envFile: string | undefined;
@@ -30,7 +33,7 @@ function clientForUrl(request: ConnectionRequest): Client {
   return new Client(request.target, {
     name: "fastmcp-ts-cli",
     headers,
-    ...(request.token !== undefined ? { auth: request.token } : {}),
+    ...(request.oauth !== undefined ? { auth: request.oauth } : request.token !== undefined ? { auth: request.token } : {}),
     ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
   });
 }

@@ -11,6 +11,8 @@ export const connectionFlags = {
   token: { type: "string", description: "Bearer token for an HTTP server (sent as Authorization: Bearer <token>)", valueHint: "token" },
   header: { type: "string", alias: "H", description: "Extra HTTP header, repeatable", valueHint: "Name: value" },
   "env-file": { type: "string", description: "Load environment variables from this file before loading a server file", valueHint: "path" },
+  auth: { type: "string", description: "oauth: log in with OAuth, reusing the tokens of fastmcp-ts login (and refreshing them); logs in when there are none", valueHint: "oauth" },
+  browser: { type: "boolean", default: true, description: "With --auth oauth: open the system browser when a login is needed", negativeDescription: "With --auth oauth: only print the login URL (headless machines)" },
 } as const satisfies ArgsDef;
 
 /**
@@ -81,17 +83,17 @@ export function parsePort(text: string): number {
   return port;
 }
 
-/** Values of --token and --header on the command line: masked in every error message. */
+/** Values of --token, --header and --client-secret on the command line: masked in every error message. */
 export function secretsIn(rawArgs: readonly string[]): string[] {
   const secrets: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
     const token = rawArgs[i]!;
     if (token === "--") break;
-    for (const flag of ["--token", "--header", "-H"]) {
+    for (const flag of ["--token", "--header", "-H", "--client-secret"]) {
       const value = token === flag ? rawArgs[i + 1] : token.startsWith(`${flag}=`) ? token.slice(flag.length + 1) : undefined;
       if (value === undefined) continue;
       secrets.push(value);
-      if (flag !== "--token" && value.includes(":")) secrets.push(value.slice(value.indexOf(":") + 1).trim());
+      if ((flag === "--header" || flag === "-H") && value.includes(":")) secrets.push(value.slice(value.indexOf(":") + 1).trim());
     }
   }
   return secrets;

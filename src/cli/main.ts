@@ -17,10 +17,12 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   list: () => import("./commands/list.js"),
   call: () => import("./commands/call.js"),
   token: () => import("./commands/token.js"),
+  login: () => import("./commands/login.js"),
+  logout: () => import("./commands/logout.js"),
 };
 
 const root = asCommand(defineCommand({
-  meta: { name: "fastmcp-ts", version: packageVersion(), description: "Run FastMCP servers, list what a server offers, call its tools, mint test tokens" },
+  meta: { name: "fastmcp-ts", version: packageVersion(), description: "Run FastMCP servers, list what a server offers, call its tools, log in with OAuth, mint test tokens" },
   args: {
     version: { type: "boolean", alias: "v", description: "Print the version" },
     ...commonFlags,

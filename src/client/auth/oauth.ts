@@ -129,9 +129,16 @@ export class OAuth implements SdkAuthProvider {
     await this.once(() => this.authorize({ scope: this.configuredScope(), forceReauthorization: options.force === true }));
   }
 
-  /** Forgets this server's tokens and registrations. */
-  async logout(): Promise<void> {
-    await this.binding().storage.clear();
+  /**
+   * Forgets this server's tokens and registrations. First, where the authorization server has a
+   * revocation endpoint (RFC 7009), asks it to revoke the refresh and access tokens: best effort,
+   * a failure there (unreachable, refused) never stops the logout. `revoked`: it accepted one.
+   */
+  async logout(): Promise<{ revoked: boolean }> {
+    const { storage, provider } = this.binding();
+    const revoked = await revokeStoredTokens(await storage.read(), provider, this.options.fetch ?? fetch).catch(() => false);
+    await storage.clear();
+    return { revoked };
   }
 
   /** Whether tokens are stored for the server (they may still be refused). */
@@ -391,6 +398,54 @@ function registeredPort(record: ServerRecord): number | undefined {
     if (port > 0) return port;
   }
   return undefined;
+}
+
+/** RFC 7009 revocation of the tokens of the issuer in the stored discovery state, refresh token first. */
+async function revokeStoredTokens(record: ServerRecord, provider: StoredClientProvider, fetchFn: FetchLike): Promise<boolean> {
+  const metadata = record.discovery?.authorizationServerMetadata;
+  const issuer = metadata?.issuer;
+  // Typed on the RFC 8414 shape only, but OpenID Connect metadata may carry it too.
+  const endpoint = (metadata as { revocation_endpoint?: unknown } | undefined)?.revocation_endpoint;
+  const tokens = issuer ? record.tokens[issuer] : undefined;
+  if (!issuer || typeof endpoint !== "string" || !tokens || !isSecureEndpoint(endpoint)) return false;
+  const client = await provider.clientInformation({ issuer });
+  if (!client) return false;
+  const method = (client as { token_endpoint_auth_method?: string }).token_endpoint_auth_method ?? (client.client_secret ? "client_secret_basic" : "none");
+  let revoked = false;
+  for (const [token, hint] of [[tokens.refresh_token, "refresh_token"], [tokens.access_token, "access_token"]] as const) {
+    if (!token) continue;
+    const body = new URLSearchParams({ token, token_type_hint: hint });
+    const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+    if (client.client_secret !== undefined && method === "client_secret_basic") {
+      // RFC 6749 §2.3.1: both halves form-urlencoded before the Base64.
+      headers.authorization = `Basic ${Buffer.from(`${formEncode(client.client_id)}:${formEncode(client.client_secret)}`).toString("base64")}`;
+    } else {
+      body.set("client_id", client.client_id);
+      if (client.client_secret !== undefined && method === "client_secret_post") body.set("client_secret", client.client_secret);
+    }
+    try {
+      const response = await fetchFn(endpoint, { method: "POST", headers, body, signal: AbortSignal.timeout(5_000) });
+      await response.body?.cancel().catch(() => undefined);
+      if (response.ok) revoked = true;
+    } catch {
+      // Unreachable or too slow: the tokens are forgotten all the same.
+    }
+  }
+  return revoked;
+}
+
+/** Tokens go to https endpoints only, or to loopback ones (local development), as the SDK's token endpoint check. */
+function isSecureEndpoint(endpoint: string): boolean {
+  try {
+    const url = new URL(endpoint);
+    return url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname));
+  } catch {
+    return false;
+  }
+}
+
+function formEncode(text: string): string {
+  return encodeURIComponent(text).replace(/%20/g, "+");
 }
 
 function checkMetadataUrl(url: string): void {
