@@ -1,4 +1,5 @@
 import type { Context as HonoContext } from "hono";
+import { requestHeader } from "../../server/http/headers.js";
 import { OAuthError } from "./errors.js";
 
 /** Largest form or JSON body the OAuth endpoints read. */
@@ -11,10 +12,24 @@ export class BodyError extends OAuthError {
   }
 }
 
-/** The body as text, refusing more than `maxBytes` whether or not Content-Length says so. */
+/**
+ * The body as text, refusing more than `maxBytes` whether or not Content-Length says so.
+ *
+ * A body with a Content-Length (what every OAuth client sends) is read in one piece: the HTTP
+ * server delivers exactly that many bytes, and on Node `c.req.text()` takes them from the
+ * IncomingMessage directly, while `c.req.raw.body` first builds a web Request and a web stream
+ * around it (about 70 µs a request on Node 20). Its size is still checked once read. A chunked
+ * body is counted as it streams in, and refused as soon as it passes the limit.
+ */
 export async function readBodyText(c: HonoContext, maxBytes = MAX_OAUTH_BODY_BYTES): Promise<string> {
-  const declared = c.req.header("content-length");
+  const declared = requestHeader(c, "content-length");
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (declared !== undefined && /^\d+$/.test(declared) && requestHeader(c, "transfer-encoding") === undefined) {
+    const text = await c.req.text();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long text needs counting.
+    if (text.length * 3 > maxBytes && Buffer.byteLength(text, "utf8") > maxBytes) throw tooLarge(maxBytes);
+    return text;
+  }
   const body = c.req.raw.body;
   if (!body) return "";
   const reader = body.getReader();
