@@ -135,6 +135,8 @@ export class LocalOAuthProvider extends OAuthProvider {
   private readonly verified = new VerifiedTokenCache<AccessToken>(10_000, () => true, signatureTail);
   /** Grants this instance checked recently: id → when the check stops counting (ms). */
   private readonly liveGrants = new Map<string, number>();
+  /** Revocations done by this instance so far: a grant read that overlapped one is not remembered. */
+  private revocations = 0;
 
   constructor(options: LocalOAuthProviderOptions = {}) {
     options = withEnvironmentDefaults("LOCALOAUTHPROVIDER", options, LOCAL_SETTINGS);
@@ -386,6 +388,28 @@ export class LocalOAuthProvider extends OAuthProvider {
     return (await this.grantIsLive(verified.claims.gid as string)) ? verified : undefined;
   }
 
+  /**
+   * A token this instance already verified, synchronously, while its grant's live verdict holds:
+   * checked in the store less than `revocationCheckSeconds` ago and not revoked here since. The
+   * HTTP transports then serve the request without a promise. A token not verified yet, one past
+   * its `exp`, or one whose verdict is due for a store read (always, with revocationCheckSeconds 0)
+   * is left to `verifyToken`, so revocation is checked exactly as often as on the full path.
+   */
+  override cachedToken(token: string): AccessToken | undefined {
+    if (typeof token !== "string" || token.length === 0) return undefined;
+    const now = Date.now();
+    const verified = this.verified.get(token, now);
+    if (verified === undefined) return undefined;
+    const until = this.liveGrants.get(verified.claims.gid as string);
+    return until !== undefined && until > now ? verified : undefined;
+  }
+
+  /** Verified tokens are bound to the MCP endpoint's URL (their audience), which may just have changed. */
+  override bind(mcpPath: string): void {
+    super.bind(mcpPath);
+    this.verified.clear();
+  }
+
   async revokeToken(token: AccessToken | RefreshToken): Promise<void> {
     const grantId = "grantId" in token ? (token as LocalRefreshToken).grantId : (token as AccessToken).claims?.gid;
     if (typeof grantId === "string") await this.revokeGrant(grantId);
@@ -429,8 +453,11 @@ export class LocalOAuthProvider extends OAuthProvider {
   private async grantIsLive(grantId: string): Promise<boolean> {
     const until = this.liveGrants.get(grantId);
     if (until !== undefined && until > Date.now()) return true;
+    const revocations = this.revocations;
     const live = (await this.store.get(`grant:${grantId}`)) !== undefined;
-    if (live && this.settings.revocationCheckSeconds > 0) {
+    // A read that overlapped a revocation here may predate it: its answer serves this request
+    // only, it is not remembered for the next ones.
+    if (live && this.settings.revocationCheckSeconds > 0 && revocations === this.revocations) {
       if (this.liveGrants.size >= 10_000) this.liveGrants.delete(this.liveGrants.keys().next().value!);
       this.liveGrants.set(grantId, Date.now() + this.settings.revocationCheckSeconds * 1000);
     }
@@ -440,6 +467,9 @@ export class LocalOAuthProvider extends OAuthProvider {
   private async revokeGrant(grantId: string): Promise<void> {
     this.liveGrants.delete(grantId);
     await this.store.delete(`grant:${grantId}`);
+    // Reads that saw the grant before the delete landed: none of their verdicts may stay.
+    this.revocations++;
+    this.liveGrants.delete(grantId);
   }
 
   private async issueTokens(client: OAuthClientInformation, grantId: string, grant: GrantRecord, scopes: string[]): Promise<OAuthTokenResponse> {
