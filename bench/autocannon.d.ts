@@ -24,6 +24,8 @@ declare module "autocannon" {
       /** Total requests, instead of a duration. */
       amount?: number;
       pipelining?: number;
+      /** Milliseconds between samples; an `amount` run ends on the first sample after its last response. Default 1000. */
+      sampleInt?: number;
       /** Seconds before a request counts as timed out. */
       timeout?: number;
       requests?: Array<Request<never>>;

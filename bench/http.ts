@@ -4,6 +4,7 @@
  *   npm run bench                         # all servers, 50 connections, 10 s each
  *   npm run bench -- --duration 3 --only raw,fastmcp-stateless
  *   npm run bench -- --only auth --rounds 5 --skip-memory   # JWT authentication against no auth
+ *   npm run bench -- --only as --rounds 3 --skip-memory     # the authorization server (LocalOAuthProvider)
  *
  * Each server runs in its own `node` process pinned to core 0; this process (the autocannon load
  * generator) pins itself to core 1. See docs/benchmarks.md for what is measured and why.
@@ -15,6 +16,8 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { AUTH_KINDS, AUDIENCE, ISSUER, measureVerification, mintToken, signingKey, TokenSequence, UNAUTHENTICATED_KIND, type AuthAlgorithm, type InFlight, type SigningKey, type VerificationCost } from "./lib/auth.js";
 import { authFigures, authTable, authTargets, verificationRatioTable, verificationTable } from "./lib/auth-report.js";
+import { asServerEnvironment, AS_KINDS, isTokenRow, openAsStore, prepareAsRound, SAMPLE_ITEMS } from "./lib/as.js";
+import { asTargets, asTokenTable, asToolsTable } from "./lib/as-report.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./lib/load.js";
 import { collectGarbage, openSession, openSessions, sampleCalls } from "./lib/mcp.js";
 import { clockTicksPerSecond, pinProcess, rssBytes } from "./lib/proc.js";
@@ -33,9 +36,14 @@ import {
 } from "./lib/report.js";
 import { buildServers, checkDist, startServer, type ServerProcess } from "./lib/server-process.js";
 
-const KINDS = ["raw", "sdk-stateless", "sdk-per-request", "fastmcp-stateless", "fastmcp-stateful", ...Object.keys(AUTH_KINDS)];
+const KINDS = ["raw", "sdk-stateless", "sdk-per-request", "fastmcp-stateless", "fastmcp-stateful", ...Object.keys(AUTH_KINDS), ...Object.keys(AS_KINDS)];
 /** Names --only accepts for several servers at once. */
-const GROUPS: Record<string, string[]> = { auth: [UNAUTHENTICATED_KIND, ...Object.keys(AUTH_KINDS)] };
+const GROUPS: Record<string, string[]> = {
+  auth: [UNAUTHENTICATED_KIND, ...Object.keys(AUTH_KINDS)],
+  as: [UNAUTHENTICATED_KIND, ...Object.keys(AS_KINDS)],
+  "as-token": Object.keys(AS_KINDS).filter(isTokenRow),
+  "as-tools": [UNAUTHENTICATED_KIND, ...Object.keys(AS_KINDS).filter((kind) => !isTokenRow(kind))],
+};
 /** The servers whose memory is measured. */
 const MEMORY_KINDS = ["fastmcp-stateless", "fastmcp-stateful"];
 /** Verifications timed by POST /__verify in each first-seen server, for each figure. */
@@ -51,9 +59,13 @@ const USAGE = `Usage: npx tsx bench/http.ts [options]
   --connections <n>   concurrent connections (default 50)
   --rounds <n>        measure every server n times, interleaved; report the median (default 1)
   --only <a,b>        servers to run, from: ${KINDS.join(", ")};
-                      "auth" stands for ${GROUPS.auth!.join(", ")}
+                      "auth" stands for ${GROUPS.auth!.join(", ")};
+                      "as" (the authorization server, LocalOAuthProvider) for ${GROUPS.as!.join(", ")};
+                      "as-token" for its /token rows, "as-tools" for its tools/call rows and fastmcp-stateless
   --first-seen <n>    requests in a first-seen row's measured window, each with its own token
                       (default 40000; its warm-up gets n × warmup ÷ duration more)
+  --as-requests <n>   requests in a /token row's measured window, each with its own code or refresh
+                      token, pooled before the warm-up (default 5000; its warm-up gets n × warmup ÷ duration more)
   --sessions <n>      stateful sessions opened for the per-session memory figure (default 2000)
   --calls <a,b,c>     call counts at which FastMCP's memory is read (default 1000,10000,100000)
   --skip-memory       skip the memory measurements
@@ -73,6 +85,7 @@ interface Settings {
   json: string;
   cpuProfileDir: string | undefined;
   firstSeen: number;
+  asRequests: number;
 }
 
 function settings(): Settings {
@@ -89,6 +102,7 @@ function settings(): Settings {
       json: { type: "string", default: "bench/results/latest.json" },
       "cpu-prof": { type: "string" },
       "first-seen": { type: "string", default: "40000" },
+      "as-requests": { type: "string", default: "5000" },
       help: { type: "boolean", default: false },
     },
   });
@@ -111,6 +125,7 @@ function settings(): Settings {
     json: values.json,
     cpuProfileDir: values["cpu-prof"],
     firstSeen: Math.round(positive(values["first-seen"], "--first-seen")),
+    asRequests: Math.round(positive(values["as-requests"], "--as-requests")),
   };
 }
 
@@ -168,6 +183,7 @@ type Window = { duration: number } | { amount: number };
 
 /** One round for one server: a fresh process, sample calls, warm-up, the measured window, sample calls. */
 async function measureRound(script: string, kind: string, round: number, options: Settings, auth: AuthMaterial | undefined): Promise<Round> {
+  if (AS_KINDS[kind]) return measureAsRound(script, kind, round, options);
   const cpuProfile = options.cpuProfileDir ? { dir: options.cpuProfileDir, name: `${kind}-${round}.cpuprofile` } : undefined;
   const server = await startServer(script, kind, { core: SERVER_CORE, cpuProfile, env: serverEnvironment(kind, auth) });
   try {
@@ -193,17 +209,59 @@ async function measureRound(script: string, kind: string, round: number, options
   }
 }
 
-/** Warm-up and measured windows: seconds; for first-seen rows, requests (as many as the pool has tokens for). */
+/**
+ * One round of an authorization-server row: a fresh store and server, a client registered and
+ * signed in, the pool filled (codes or refresh tokens for a /token row, one access token for a
+ * tools/call row), sample calls, warm-up, the measured window, sample calls; then the server
+ * stopped and the store removed.
+ */
+async function measureAsRound(script: string, kind: string, round: number, options: Settings): Promise<Round> {
+  const cpuProfile = options.cpuProfileDir ? { dir: options.cpuProfileDir, name: `${kind}-${round}.cpuprofile` } : undefined;
+  const store = await openAsStore(kind);
+  let server: ServerProcess | undefined;
+  try {
+    server = await startServer(script, kind, { core: SERVER_CORE, cpuProfile, env: asServerEnvironment(store) });
+    const { warmup, measured } = windows(kind, options);
+    const items = isTokenRow(kind) ? amountOf(warmup) + amountOf(measured) + 2 * options.connections : 0;
+    if (items > 0) log(`${kind}: pooling ${items + SAMPLE_ITEMS} ${AS_KINDS[kind]!.load === "code" ? "codes" : "refresh tokens"} through /authorize, /consent${AS_KINDS[kind]!.load === "refresh" ? " and /token" : ""}…`);
+    const prepared = await prepareAsRound(kind, new URL(server.url).origin, store, items);
+    const load: LoadOptions = { url: server.url, serverCore: SERVER_CORE, sessionId: undefined, connections: options.connections, nextId: idCounter(), ...prepared.load };
+    const running = server;
+    const sample = isTokenRow(kind) ? prepared.sample : () => sampleCalls(running.url, undefined, [load.nextId(), load.nextId(), load.nextId()], load.bearer as string);
+    await sample();
+    if (warmup) {
+      const warm = await runLoad(server.pid, { ...load, ...warmup });
+      const problem = problemOf(warm);
+      if (problem !== undefined) return { result: warm, problem: `warm-up: ${problem}` };
+    }
+    const result = await runLoad(server.pid, { ...load, ...measured });
+    await sample();
+    return { result, problem: problemOf(result) };
+  } catch (error) {
+    return { result: undefined, problem: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await server?.stop();
+    await store.dispose();
+  }
+}
+
+function amountOf(window: Window | undefined): number {
+  return window && "amount" in window ? window.amount : 0;
+}
+
+/** Warm-up and measured windows: seconds; for first-seen and /token rows, requests (as many as the pool has items for). */
 function windows(kind: string, options: Settings): { warmup: Window | undefined; measured: Window } {
-  if (AUTH_KINDS[kind]?.tokens === "first-seen") {
-    const warmup = firstSeenWarmup(options);
-    return { warmup: warmup > 0 ? { amount: warmup } : undefined, measured: { amount: options.firstSeen } };
+  const requests = AUTH_KINDS[kind]?.tokens === "first-seen" ? options.firstSeen : isTokenRow(kind) ? options.asRequests : undefined;
+  if (requests !== undefined) {
+    const warmup = warmupShare(requests, options);
+    return { warmup: warmup > 0 ? { amount: warmup } : undefined, measured: { amount: requests } };
   }
   return { warmup: options.warmup > 0 ? { duration: options.warmup } : undefined, measured: { duration: options.duration } };
 }
 
-function firstSeenWarmup(options: Settings): number {
-  return Math.round((options.firstSeen * options.warmup) / options.duration);
+/** A request-counted window's warm-up: as many requests as the warm-up's share of the measured seconds. */
+function warmupShare(requests: number, options: Settings): number {
+  return Math.round((requests * options.warmup) / options.duration);
 }
 
 /** What an authenticated server is configured with: its verifier's key and checks, and the /__verify route for first-seen rows. */
@@ -230,7 +288,7 @@ function prepareAuth(options: Settings): AuthMaterial | undefined {
   if (kinds.length === 0) return undefined;
   const keys = { RS256: signingKey("RS256"), ES256: signingKey("ES256") };
   const tokens = { RS256: mintToken(keys.RS256), ES256: mintToken(keys.ES256) };
-  const poolSize = kinds.some((kind) => AUTH_KINDS[kind]!.tokens === "first-seen") ? firstSeenWarmup(options) + options.firstSeen + 2 * options.connections : 0;
+  const poolSize = kinds.some((kind) => AUTH_KINDS[kind]!.tokens === "first-seen") ? warmupShare(options.firstSeen, options) + options.firstSeen + 2 * options.connections : 0;
   if (poolSize > 0) log(`minting ${poolSize} RS256 tokens for the first-seen rows…`);
   const firstSeenPool = Array.from({ length: poolSize }, () => mintToken(keys.RS256));
   return { keys, tokens, firstSeenPool };
@@ -383,8 +441,11 @@ async function measureMemory(script: string, options: Settings): Promise<MemoryR
 }
 
 function printReport(rows: ThroughputRow[], memory: MemoryResults, verdicts: Target[]): void {
-  console.log(`\n${throughputTable(rows)}\n`);
+  const calls = rows.filter((row) => !isTokenRow(row.kind));
+  if (calls.length > 0) console.log(`\n${throughputTable(calls)}\n`);
   if (rows.some((row) => AUTH_KINDS[row.kind])) console.log(`${authTable(rows)}\n`);
+  if (rows.some((row) => isTokenRow(row.kind))) console.log(`${asTokenTable(rows)}\n`);
+  if (rows.some((row) => AS_KINDS[row.kind] && !isTokenRow(row.kind))) console.log(`${asToolsTable(rows)}\n`);
   if (rows.some((row) => row.verification)) console.log(`${verificationTable(rows)}\n\n${verificationRatioTable(rows)}\n`);
   if (memory.calls.length > 0 || memory.sessions) console.log(`${memoryTable(memory.calls, memory.sessions)}\n`);
   console.log(targetTable(verdicts));
@@ -421,7 +482,7 @@ async function main(): Promise<void> {
   const auth = prepareAuth(options);
   const rows = await measureThroughput(script, options, auth);
   const memory = await measureMemory(script, options);
-  const verdicts = [...targets(rows, memory.calls, memory.sessions), ...authTargets(rows)];
+  const verdicts = [...targets(rows, memory.calls, memory.sessions), ...authTargets(rows), ...asTargets(rows)];
   printReport(rows, memory, verdicts);
   if (options.json) writeJson(options.json, host, options, rows, memory, verdicts);
 }

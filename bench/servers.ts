@@ -13,6 +13,12 @@
  * The fastmcp-jwt-* servers are fastmcp-stateless with a JWTVerifier configured from BENCH_JWT_*
  * (a fixed public key: no key is ever fetched). With BENCH_VERIFY=1 they also answer POST /__verify,
  * which times RS256 verifications of a posted token inside this process (see verificationCost).
+ *
+ * The authorization-server servers (as-*, fastmcp-local-oauth-*) are fastmcp-stateless guarded
+ * by a LocalOAuthProvider on the store BENCH_STORE names (memory; file in BENCH_STORE_DIR; redis at
+ * BENCH_REDIS_URL under the key prefix BENCH_REDIS_PREFIX, with BENCH_ENCRYPTION_KEY) and one user
+ * (BENCH_USERNAME, BENCH_PASSWORD). They have no bench-only route: the harness gets its codes and
+ * tokens through the real /register, /authorize, /login, /consent and /token (bench/lib/oauth.ts).
  */
 import { createPublicKey, verify } from "node:crypto";
 import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from "node:http";
@@ -26,7 +32,10 @@ import * as z from "zod";
 
 type FastMCPModule = typeof import("../src/index.js");
 type FastMCPAuthModule = typeof import("../src/auth/index.js");
+type FastMCPStorageModule = typeof import("../src/storage/index.js");
 type JWTVerifier = InstanceType<FastMCPAuthModule["JWTVerifier"]>;
+type LocalOAuthProvider = InstanceType<FastMCPAuthModule["LocalOAuthProvider"]>;
+type KeyValueStore = import("../src/storage/index.js").KeyValueStore;
 
 const HOST = "127.0.0.1";
 const SERVERS: Record<string, () => Promise<NodeHttpServer | number>> = {
@@ -39,6 +48,15 @@ const SERVERS: Record<string, () => Promise<NodeHttpServer | number>> = {
   "fastmcp-jwt-rs256": async () => runFastMCP(true, await jwtVerifier()),
   "fastmcp-jwt-es256": async () => runFastMCP(true, await jwtVerifier()),
   "fastmcp-jwt-rs256-first-seen": async () => runFastMCP(true, await jwtVerifier()),
+  // One server for all of these: they differ in BENCH_STORE and in what the harness sends (bench/lib/as.ts).
+  "as-code-memory": () => runLocalOAuth(),
+  "as-code-file": () => runLocalOAuth(),
+  "as-code-redis": () => runLocalOAuth(),
+  "as-refresh-memory": () => runLocalOAuth(),
+  "as-refresh-file": () => runLocalOAuth(),
+  "as-refresh-redis": () => runLocalOAuth(),
+  "fastmcp-local-oauth-memory": () => runLocalOAuth(),
+  "fastmcp-local-oauth-redis": () => runLocalOAuth(),
 };
 
 /** The ceiling: node:http, parse the JSON-RPC request, answer the tool result. No MCP at all. */
@@ -79,7 +97,7 @@ function sdkPerRequestApp(): Hono {
   return app;
 }
 
-async function runFastMCP(stateless: boolean, auth?: JWTVerifier): Promise<number> {
+async function runFastMCP(stateless: boolean, auth?: JWTVerifier | LocalOAuthProvider, port = 0): Promise<number> {
   const { FastMCP } = (await import(requiredEnv("FASTMCP_ENTRY"))) as FastMCPModule;
   // null, not undefined: no FASTMCP_SERVER_AUTH from the environment can sneak into the unauthenticated rows.
   const mcp = new FastMCP({ name: "bench-fastmcp", statelessHttp: stateless, auth: auth ?? null });
@@ -91,8 +109,54 @@ async function runFastMCP(stateless: boolean, auth?: JWTVerifier): Promise<numbe
   });
   if (process.env.BENCH_GC === "1") mcp.route("POST", "/__gc", (c) => c.json(collectGarbage()));
   if (process.env.BENCH_VERIFY === "1") mcp.route("POST", "/__verify", verificationCost);
-  const running = await mcp.run({ transport: "http", host: HOST, port: 0, handleSignals: false, banner: false });
+  const running = await mcp.run({ transport: "http", host: HOST, port, handleSignals: false, banner: false });
   return running.port!;
+}
+
+/**
+ * fastmcp-stateless guarded by a LocalOAuthProvider as an application configures one: a user
+ * table, a required scope, registration open for the two scopes (no rate limit: the harness
+ * registers one client per server), everything else at its defaults (RS256 access tokens,
+ * revocationCheckSeconds 5, refresh rotation with its grace window, the default encryption key of
+ * MemoryStore and FileStore). baseUrl must be known before listening, so the port is picked first.
+ * BENCH_AS_SIGNING_ALGORITHM (ES256, EdDSA; set it in the harness's environment) changes the
+ * access tokens' algorithm, to see what the RS256 signature costs a /token row.
+ */
+async function runLocalOAuth(): Promise<number> {
+  const { LocalOAuthProvider } = (await import(new URL("./auth/index.js", requiredEnv("FASTMCP_ENTRY")).href)) as FastMCPAuthModule;
+  const port = await freePort();
+  const provider = new LocalOAuthProvider({
+    baseUrl: `http://${HOST}:${port}`,
+    store: await benchStore(),
+    ...(process.env.BENCH_ENCRYPTION_KEY ? { encryptionKey: process.env.BENCH_ENCRYPTION_KEY } : {}),
+    ...(process.env.BENCH_AS_SIGNING_ALGORITHM ? { signingAlgorithm: process.env.BENCH_AS_SIGNING_ALGORITHM as "RS256" | "ES256" | "EdDSA" } : {}),
+    users: { [requiredEnv("BENCH_USERNAME")]: { password: requiredEnv("BENCH_PASSWORD"), name: "Bench User", claims: { email: "bench@bench.fastmcp.local" } } },
+    requiredScopes: ["mcp:read"],
+    clientRegistration: { validScopes: ["mcp:read", "mcp:write"], rateLimit: false },
+  });
+  return runFastMCP(true, provider, port);
+}
+
+/** The store BENCH_STORE names: MemoryStore and FileStore with their defaults, RedisStore under a key prefix of its own. */
+async function benchStore(): Promise<KeyValueStore> {
+  const { FileStore, MemoryStore, RedisStore } = (await import(new URL("./storage/index.js", requiredEnv("FASTMCP_ENTRY")).href)) as FastMCPStorageModule;
+  const kind = requiredEnv("BENCH_STORE");
+  if (kind === "memory") return new MemoryStore();
+  if (kind === "file") return new FileStore({ directory: requiredEnv("BENCH_STORE_DIR") });
+  if (kind === "redis") return new RedisStore({ url: requiredEnv("BENCH_REDIS_URL"), keyPrefix: requiredEnv("BENCH_REDIS_PREFIX") });
+  throw new Error(`BENCH_STORE must be memory, file or redis, got ${JSON.stringify(kind)}`);
+}
+
+/** A free port on HOST (closed again at once; the server binds it right after). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, HOST, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /**

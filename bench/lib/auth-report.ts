@@ -23,23 +23,28 @@ export interface AuthFigures {
 
 /** The figures of every valid authenticated row; none without a valid unauthenticated row. */
 export function authFigures(rows: ThroughputRow[]): AuthFigures[] {
-  const base = rows.find((row) => row.kind === UNAUTHENTICATED_KIND);
-  const baseResult = validResult(rows, UNAUTHENTICATED_KIND);
-  if (!base || !baseResult) return [];
   return rows.flatMap((row) => {
     const kind = AUTH_KINDS[row.kind];
-    const result = validResult(rows, row.kind);
-    if (!kind || !result) return [];
-    const roundCostMicros = row.roundMicros.map((micros, i) => micros - (base.roundMicros[i] ?? Number.NaN));
-    return [{
-      kind: row.kind,
-      tokens: kind.tokens,
-      costMicros: median(roundCostMicros),
-      roundCostMicros,
-      throughputShare: microsPerRequest(baseResult) / microsPerRequest(result),
-      requestRateShare: result.requestsPerSecond / baseResult.requestsPerSecond,
-    }];
+    const figures = kind ? againstUnauthenticated(rows, row.kind) : undefined;
+    return kind && figures ? [{ ...figures, tokens: kind.tokens }] : [];
   });
+}
+
+/** What a valid row costs beside fastmcp-stateless in the same run; undefined unless both are valid. */
+export function againstUnauthenticated(rows: ThroughputRow[], kind: string): Omit<AuthFigures, "tokens"> | undefined {
+  const base = rows.find((row) => row.kind === UNAUTHENTICATED_KIND);
+  const baseResult = validResult(rows, UNAUTHENTICATED_KIND);
+  const row = rows.find((candidate) => candidate.kind === kind);
+  const result = validResult(rows, kind);
+  if (!base || !baseResult || !row || !result) return undefined;
+  const roundCostMicros = row.roundMicros.map((micros, i) => micros - (base.roundMicros[i] ?? Number.NaN));
+  return {
+    kind,
+    costMicros: median(roundCostMicros),
+    roundCostMicros,
+    throughputShare: microsPerRequest(baseResult) / microsPerRequest(result),
+    requestRateShare: result.requestsPerSecond / baseResult.requestsPerSecond,
+  };
 }
 
 export function authTable(rows: ThroughputRow[]): string {
@@ -123,12 +128,12 @@ export function authTargets(rows: ThroughputRow[]): Target[] {
   return list;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function signed(value: number, digits = 1): string {
+export function signed(value: number, digits = 1): string {
   return `${value >= 0 ? "+" : ""}${fixed(value, digits)}`;
 }

@@ -58,14 +58,17 @@ function base64url(text: string): string {
   return Buffer.from(text).toString("base64url");
 }
 
-/** Tokens handed out once each, for the first-seen rows; `missing` counts requests that found none left. */
-export class TokenSequence {
+/**
+ * Tokens handed out once each, for the first-seen rows (and the codes and refresh tokens of the
+ * authorization-server rows, see oauth.ts); `missing` counts requests that found none left.
+ */
+export class TokenSequence<T = string> {
   private index = 0;
   missing = 0;
 
-  constructor(private readonly tokens: readonly string[]) {}
+  constructor(private readonly tokens: readonly T[]) {}
 
-  next(): string | undefined {
+  next(): T | undefined {
     const token = this.tokens[this.index++];
     if (token === undefined) this.missing++;
     return token;

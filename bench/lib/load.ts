@@ -17,6 +17,12 @@ export interface LoadOptions {
   nextId: () => number;
   /** The bearer token: one for every request, or a new one from the sequence for each (first-seen). */
   bearer?: string | TokenSequence;
+  /** Another request than the echo call (the token rows' POST /token), checking its own answers. */
+  template?: (tally: Tally) => autocannon.Request<never>;
+  /** What `template` hands out once per request: its `missing` count makes the window invalid. */
+  pool?: TokenSequence<unknown>;
+  /** A store server whose CPU time (and command count) over the window is measured too (Redis). */
+  store?: { pid: number | undefined; commands: () => Promise<number | undefined> };
 }
 
 export interface LoadResult {
@@ -36,8 +42,18 @@ export interface LoadResult {
   otherCoreMicros: number;
   /** CPU used by this (load generator) process over the window, for spotting a client bottleneck. */
   generatorCpuMicros: number;
-  /** Requests that found the first-seen token sequence empty (sent without a token, so refused). */
+  /** Requests that found the first-seen token sequence (or the token row's pool) empty (so refused). */
   missingTokens: number;
+  /** The store server's CPU time over the window (Redis rows), when its process is visible. */
+  storeCpuMicros?: number;
+  /** Commands the store server processed over the window (Redis rows; every client's). */
+  storeCommands?: number;
+}
+
+/** Answers checked so far: correct ones, and every other (wrong status, wrong body). */
+export interface Tally {
+  correct: number;
+  wrong: number;
 }
 
 interface CallContext {
@@ -50,19 +66,33 @@ export async function runLoad(pid: number, options: LoadOptions): Promise<LoadRe
   const cpuBefore = cpuMicros(pid);
   const coreBefore = coreBusyMicros(options.serverCore);
   const generatorBefore = cpuMicros(process.pid);
-  const missingBefore = options.bearer instanceof TokenSequence ? options.bearer.missing : 0;
+  const sequence = options.bearer instanceof TokenSequence ? options.bearer : options.pool;
+  const missingBefore = sequence?.missing ?? 0;
+  const storePid = options.store?.pid;
+  const storeBefore = storePid === undefined ? undefined : cpuMicros(storePid);
+  const commandsBefore = await options.store?.commands();
   const startedAt = process.hrtime.bigint();
   const instance = autocannon({
     url: options.url,
     connections: options.connections,
     ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.duration ?? 10 }),
     timeout: 10,
-    requests: [echoRequest(options, tally)],
+    // autocannon notices that `amount` requests are done on its next sample tick (1 s by default):
+    // ticking every 100 ms keeps the server idle for less of the window's tail.
+    ...(options.amount !== undefined ? { sampleInt: 100 } : {}),
+    requests: [options.template ? options.template(tally) : echoRequest(options, tally)],
   });
-  instance.on("response", (_client, _status, _bytes, responseTimeMs) => latencies.push(responseTimeMs));
+  let lastResponseAt = startedAt;
+  instance.on("response", (_client, _status, _bytes, responseTimeMs) => {
+    latencies.push(responseTimeMs);
+    lastResponseAt = process.hrtime.bigint();
+  });
   const result = await instance;
-  const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  // Up to the last answer, not to when autocannon stopped: rates and CPU shares are of the time requests were served.
+  const seconds = Number(lastResponseAt - startedAt) / 1e9;
   const serverCpuMicros = cpuMicros(pid) - cpuBefore;
+  const storeCpuMicros = storePid === undefined || storeBefore === undefined ? undefined : cpuMicros(storePid) - storeBefore;
+  const commandsAfter = await options.store?.commands();
   const otherCoreMicros = Math.max(0, coreBusyMicros(options.serverCore) - coreBefore - serverCpuMicros);
   const generatorCpuMicros = cpuMicros(process.pid) - generatorBefore;
   latencies.sort((a, b) => a - b);
@@ -80,12 +110,14 @@ export async function runLoad(pid: number, options: LoadOptions): Promise<LoadRe
     serverCpuMicros,
     otherCoreMicros,
     generatorCpuMicros,
-    missingTokens: options.bearer instanceof TokenSequence ? options.bearer.missing - missingBefore : 0,
+    missingTokens: (sequence?.missing ?? 0) - missingBefore,
+    ...(storeCpuMicros === undefined ? {} : { storeCpuMicros }),
+    ...(commandsBefore === undefined || commandsAfter === undefined ? {} : { storeCommands: commandsAfter - commandsBefore }),
   };
 }
 
 /** One autocannon request template: a fresh id (and token, for first-seen) per request, every answer checked against it. */
-function echoRequest(options: LoadOptions, tally: { correct: number; wrong: number }): autocannon.Request<CallContext> {
+function echoRequest(options: LoadOptions, tally: Tally): autocannon.Request<CallContext> {
   const { bearer } = options;
   const sequence = bearer instanceof TokenSequence ? bearer : undefined;
   return {
