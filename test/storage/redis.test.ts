@@ -1,28 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
+import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore, StorageError } from "fastmcp-ts/storage";
 import { describeStoreContract } from "./contract.js";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
 /** Every key this run writes starts with this; afterAll deletes them. */
 const PREFIX = `fastmcp-ts-test:${randomUUID()}:`;
 
-/** Whether a Redis answers; CI (.ci/run) starts one, elsewhere these tests skip without it. */
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  try {
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const available = process.env.CI ? true : await redisAnswers();
 
 /** A TCP port on which nothing listens. */
 async function closedPort(): Promise<number> {
@@ -33,7 +19,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.skipIf(!available)("RedisStore against a real Redis", () => {
+describe.skipIf(!redisAvailable)("RedisStore against a real Redis", () => {
   let raw: Redis;
   beforeAll(() => { raw = new Redis(REDIS_URL); });
   afterAll(async () => {

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { REDIS_URL, redisAvailable } from "../../helpers/redis.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "fastmcp-ts/client";
 import { authorize, eventually, exchangeCode, mcpStatus, refresh, registerClient, revoke, TokenError, type RegisteredClient } from "../../helpers/oauth-flow.js";
@@ -94,22 +95,6 @@ describe("LocalOAuthProvider with a FileStore, restarted as a new process", () =
   });
 });
 
-const REDIS_URL = "redis://127.0.0.1:6379";
-
-/** Whether a Redis answers; CI (.ci/run) starts one, elsewhere these tests skip without it. */
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  try {
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const redisAvailable = process.env.CI ? true : await redisAnswers();
 
 describe.skipIf(!redisAvailable)("two LocalOAuthProvider processes sharing one RedisStore", () => {
   /** Every key this run writes starts with this; afterAll deletes them. */
