@@ -1,5 +1,5 @@
 import type { Context as HonoContext } from "hono";
-import { requestHeader } from "../server/http/headers.js";
+import { requestHeader } from "../http/headers.js";
 import { hasScopes, type AccessToken } from "./access-token.js";
 import { authenticationRequired, bearerError, type ChallengeOptions } from "./challenge.js";
 import type { AuthProvider } from "./provider.js";

@@ -1,5 +1,5 @@
 import type { Context as HonoContext } from "hono";
-import { clientAddress } from "./client-address.js";
+import { clientAddress } from "../../http/client-address.js";
 import { newClientInformation, parseRegistrationRequest } from "./client-registration.js";
 import { OAuthError } from "./errors.js";
 import { OAUTH_CORS_HEADERS, type OAuthProvider } from "./provider.js";

@@ -1,5 +1,5 @@
 import type { Context as HonoContext } from "hono";
-import { requestHeader } from "../../server/http/headers.js";
+import { requestHeader } from "../../http/headers.js";
 import { OAuthError } from "./errors.js";
 
 /** Largest form or JSON body the OAuth endpoints read. */

@@ -3,7 +3,7 @@ import { bodyLimit as streamingBodyLimit } from "hono/body-limit";
 import type { AccessToken } from "../../auth/access-token.js";
 import { authenticateBearer } from "../../auth/bearer.js";
 import type { AuthProvider } from "../../auth/provider.js";
-import { requestHeader } from "./headers.js";
+import { requestHeader } from "../../http/headers.js";
 import { hostCheck, type HostGuardOptions } from "./host-guard.js";
 import { jsonRpcErrorResponse } from "./json-rpc.js";
 

@@ -1,6 +1,6 @@
 import { localhostAllowedHostnames, localhostAllowedOrigins, validateHostHeader, validateOriginHeader } from "@modelcontextprotocol/server";
 import type { Context as HonoContext, MiddlewareHandler } from "hono";
-import { requestHeader } from "./headers.js";
+import { requestHeader } from "../../http/headers.js";
 import { jsonRpcErrorResponse } from "./json-rpc.js";
 
 export interface HostGuardOptions {

@@ -1,6 +1,6 @@
 import { isJsonContentType, ProtocolErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/server";
 import type { Context as HonoContext } from "hono";
-import { requestHeader } from "./headers.js";
+import { requestHeader } from "../../http/headers.js";
 
 /** A JSON-RPC error message. */
 export function jsonRpcError(id: RequestId | null, code: number, message: string, data?: unknown): JSONRPCMessage & { id: RequestId } {

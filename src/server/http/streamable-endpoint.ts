@@ -22,7 +22,7 @@ import { FastLane } from "./fast-lane.js";
 import { HttpSession, type StreamSettings } from "./http-session.js";
 import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
 import { ownerOf } from "./session-owner.js";
-import { requestHeader } from "./headers.js";
+import { requestHeader } from "../../http/headers.js";
 import { andThen, type MaybePromise } from "../maybe-promise.js";
 
 export interface StreamableOptions extends StreamSettings {

@@ -1,6 +1,6 @@
 import type { Context as HonoContext } from "hono";
 import type { AuthRoute } from "../../provider.js";
-import { clientAddress } from "../client-address.js";
+import { clientAddress } from "../../../http/client-address.js";
 import { OAuthError } from "../errors.js";
 import { errorPage, pageHeaders } from "../html.js";
 import { readForm } from "../request-body.js";
