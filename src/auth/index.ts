@@ -17,7 +17,7 @@ export { InMemoryOAuthProvider, type InMemoryOAuthProviderOptions } from "./serv
 export { LocalOAuthProvider, type LocalOAuthProviderOptions } from "./server/local/provider.js";
 export type { Authenticate, LocalUser, UserTable } from "./server/local/users.js";
 export { OAuthError, type OAuthErrorCode } from "./server/errors.js";
-export type { OAuthServerMetadata } from "./server/as-metadata.js";
+export type { OAuthServerMetadata } from "./server/endpoints/metadata.js";
 export type {
   AuthorizationCode,
   AuthorizationParams,

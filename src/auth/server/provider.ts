@@ -4,15 +4,15 @@ import { protectedResourceMetadataUrl, protectedResourceRoutes, type ProtectedRe
 import { AuthProvider, type AuthProviderOptions, type AuthRoute } from "../provider.js";
 import { reportToStderr } from "../report.js";
 import { AuthConfigurationError, baseUrlOf, joinUrl } from "../urls.js";
-import { authorizationServerMetadataRoutes, type OAuthServerMetadata } from "./as-metadata.js";
-import { authorizeEndpoint } from "./authorize-endpoint.js";
-import { ClientMetadataDocumentFetcher, isClientMetadataDocumentUrl, type ClientMetadataDocumentFetcherOptions } from "./client-metadata-document.js";
+import { authorizationServerMetadataRoutes, type OAuthServerMetadata } from "./endpoints/metadata.js";
+import { authorizeEndpoint } from "./endpoints/authorize.js";
+import { ClientMetadataDocumentFetcher, isClientMetadataDocumentUrl, type ClientMetadataDocumentFetcherOptions } from "./clients/metadata-document.js";
 import { OAuthError } from "./errors.js";
 import { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
-import { appendQuery } from "./redirect-uri.js";
-import { registerEndpoint } from "./register-endpoint.js";
-import { revokeEndpoint } from "./revoke-endpoint.js";
-import { tokenEndpoint } from "./token-endpoint.js";
+import { appendQuery } from "./clients/redirect-uri.js";
+import { registerEndpoint } from "./endpoints/register.js";
+import { revokeEndpoint } from "./endpoints/revoke.js";
+import { tokenEndpoint } from "./endpoints/token.js";
 import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken, TokenEndpointAuthMethod } from "./types.js";
 
 export interface ClientRegistrationOptions {

@@ -5,8 +5,8 @@ import {
   isClientMetadataDocumentUrl,
   type ClientMetadataDocumentFetcherOptions,
   type ClientMetadataErrorReason,
-} from "../../../src/auth/server/client-metadata-document.js";
-import { SsrfError } from "../../../src/auth/server/ssrf.js";
+} from "../../../src/auth/server/clients/metadata-document.js";
+import { SsrfError } from "../../../src/auth/server/clients/ssrf.js";
 import { DocumentServer, makeTestCertificate, type RecordedRequest, type Reply } from "./document-server.js";
 
 describe("isClientMetadataDocumentUrl", () => {

@@ -7,7 +7,7 @@ import {
   parseRegistrationRequest,
   type PresentedClientCredentials,
   type RegistrationPolicy,
-} from "../../../src/auth/server/client-registration.js";
+} from "../../../src/auth/server/clients/registration.js";
 import { OAuthError } from "../../../src/auth/server/errors.js";
 import type { OAuthClientInformation, OAuthClientMetadata } from "../../../src/auth/server/types.js";
 

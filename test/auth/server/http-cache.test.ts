@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { describe, expect, it } from "vitest";
-import { freshnessLifetime, hasFreshnessHeaders } from "../../../src/auth/server/http-cache.js";
+import { freshnessLifetime, hasFreshnessHeaders } from "../../../src/auth/server/clients/http-cache.js";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 const options = { defaultSeconds: 3600, maxSeconds: 86_400 };

@@ -6,7 +6,7 @@ import {
   isLoopbackHost,
   matchesRegisteredRedirectUri,
   resolveRedirectUri,
-} from "../../../src/auth/server/redirect-uri.js";
+} from "../../../src/auth/server/clients/redirect-uri.js";
 import type { OAuthClientInformation } from "../../../src/auth/server/types.js";
 
 function refusal(uri: string, applicationType?: "native" | "web"): OAuthError {

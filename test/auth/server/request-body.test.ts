@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { BodyError, readBodyText } from "../../../src/auth/server/request-body.js";
+import { BodyError, readBodyText } from "../../../src/auth/server/endpoints/request-body.js";
 
 const LIMIT = 100;
 

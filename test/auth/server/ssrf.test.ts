@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { LookupAddress } from "node:dns";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { nonPublicAddressReason, safeFetch, SsrfError, type SafeFetchOptions } from "../../../src/auth/server/ssrf.js";
+import { nonPublicAddressReason, safeFetch, SsrfError, type SafeFetchOptions } from "../../../src/auth/server/clients/ssrf.js";
 import { DocumentServer, makeTestCertificate, type Reply } from "./document-server.js";
 
 /** Scripted DNS answers for the rebinding test; every other lookup goes to the real resolver. */

@@ -9,18 +9,18 @@ import type { KeyPairAlgorithm } from "../../verifiers/key-pair.js";
 import { signatureTail, VerifiedTokenCache } from "../../verifiers/token-cache.js";
 import { hashSecret } from "../../../storage/encryption.js";
 import { scopedStore, type KeyValueStore } from "../../../storage/store.js";
-import type { OAuthServerMetadata } from "../as-metadata.js";
+import type { OAuthServerMetadata } from "../endpoints/metadata.js";
 import { OAuthError } from "../errors.js";
 import { OAuthProvider, type OAuthProviderOptions } from "../provider.js";
 import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken } from "../types.js";
-import { CookiePolicy } from "./cookies.js";
-import { CsrfTokens } from "./csrf.js";
+import { CookiePolicy } from "../interaction/cookies.js";
+import { CsrfTokens } from "../interaction/csrf.js";
 import { assertDefaultEncryptionKey, developmentUser, resolveSecrets, type ProviderSecrets } from "./secrets.js";
-import { interactionRoutes, type Interaction } from "./interaction.js";
+import { interactionRoutes, type Interaction } from "../interaction/routes.js";
 import { KeyRing } from "./key-ring.js";
 import { tableAuthenticator, type Authenticate, type LocalUser, type UserTable } from "./users.js";
 import { defaultLocalStore } from "./default-store.js";
-import { LoginThrottle } from "./login-throttle.js";
+import { LoginThrottle } from "../interaction/login-throttle.js";
 
 export interface LocalOAuthProviderOptions extends Omit<OAuthProviderOptions, "baseUrl"> {
   /** This server's public URL. Required (or FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_BASE_URL). */

@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP, isIPv4, isIPv6, type LookupFunction } from "node:net";
-import { FastMCPError } from "../../errors.js";
+import { FastMCPError } from "../../../errors.js";
 
 export type SsrfErrorReason =
   | "invalid_url"

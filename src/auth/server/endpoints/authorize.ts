@@ -1,13 +1,13 @@
 import type { Context as HonoContext } from "hono";
-import { parseScopes } from "../access-token.js";
-import { OAuthError } from "./errors.js";
-import { errorPage } from "./html.js";
-import { isValidCodeChallenge } from "./pkce.js";
-import type { OAuthProvider } from "./provider.js";
+import { parseScopes } from "../../access-token.js";
+import { OAuthError } from "../errors.js";
+import { errorPage } from "../html.js";
+import { isValidCodeChallenge } from "../pkce.js";
+import type { OAuthProvider } from "../provider.js";
 import { redirectResponse } from "./responses.js";
 import { readForm, repeatedParameters } from "./request-body.js";
-import { resolveRedirectUri } from "./redirect-uri.js";
-import type { AuthorizationParams, OAuthClientInformation } from "./types.js";
+import { resolveRedirectUri } from "../clients/redirect-uri.js";
+import type { AuthorizationParams, OAuthClientInformation } from "../types.js";
 
 /**
  * `/authorize` (GET, or POST with a form): validates the request, then lets the provider take the

@@ -4,8 +4,8 @@
  * (see uri-syntax.ts): OAuth 2.1 compares redirect URIs as exact strings, so nothing here is
  * normalised — `HTTPS://App.example/cb` does not match a registered `https://app.example/cb`.
  */
-import { OAuthError } from "./errors.js";
-import type { OAuthClientInformation } from "./types.js";
+import { OAuthError } from "../errors.js";
+import type { OAuthClientInformation } from "../types.js";
 import {
   hasDotSegment,
   hasOnlyUriCharacters,

@@ -1,6 +1,6 @@
 import type { Context as HonoContext } from "hono";
-import { requestHeader } from "../../http/headers.js";
-import { OAuthError } from "./errors.js";
+import { requestHeader } from "../../../http/headers.js";
+import { OAuthError } from "../errors.js";
 
 /** Largest form or JSON body the OAuth endpoints read. */
 export const MAX_OAUTH_BODY_BYTES = 16 * 1024;

@@ -1,6 +1,6 @@
-import { metadataUrls } from "../discovery.js";
-import { jsonRoutes } from "../metadata.js";
-import type { AuthRoute } from "../provider.js";
+import { metadataUrls } from "../../discovery.js";
+import { jsonRoutes } from "../../metadata.js";
+import type { AuthRoute } from "../../provider.js";
 
 /** RFC 8414 authorization server metadata, as this server publishes it. */
 export interface OAuthServerMetadata {

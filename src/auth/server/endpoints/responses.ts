@@ -1,4 +1,4 @@
-import type { OAuthError, OAuthErrorCode } from "./errors.js";
+import type { OAuthError, OAuthErrorCode } from "../errors.js";
 
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
 

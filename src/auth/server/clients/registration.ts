@@ -5,9 +5,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import * as z from "zod";
-import { OAuthError } from "./errors.js";
+import { OAuthError } from "../errors.js";
 import { checkRedirectUriForRegistration, isLoopbackHost, MAX_REDIRECT_URI_LENGTH } from "./redirect-uri.js";
-import type { OAuthClientInformation, OAuthClientMetadata, TokenEndpointAuthMethod } from "./types.js";
+import type { OAuthClientInformation, OAuthClientMetadata, TokenEndpointAuthMethod } from "../types.js";
 import { hasWhitespaceOrControl, quoteUri } from "./uri-syntax.js";
 
 /** What a server lets clients register. */

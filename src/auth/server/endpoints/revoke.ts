@@ -1,8 +1,8 @@
 import type { Context as HonoContext } from "hono";
-import { OAuthError } from "./errors.js";
-import { OAUTH_CORS_HEADERS, type OAuthProvider } from "./provider.js";
+import { OAuthError } from "../errors.js";
+import { OAUTH_CORS_HEADERS, type OAuthProvider } from "../provider.js";
 import { readForm } from "./request-body.js";
-import { authenticate, tokenError } from "./token-endpoint.js";
+import { authenticate, tokenError } from "./token.js";
 
 /**
  * `/revoke` (RFC 7009): the client revokes one of its own tokens, and what was issued with it.

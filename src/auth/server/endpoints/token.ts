@@ -1,12 +1,12 @@
 import type { Context as HonoContext } from "hono";
-import { parseScopes } from "../access-token.js";
-import { authenticateClient, clientCredentialsFrom } from "./client-registration.js";
-import { OAuthError } from "./errors.js";
-import { verifyCodeVerifier } from "./pkce.js";
-import { OAUTH_CORS_HEADERS, type OAuthProvider } from "./provider.js";
+import { parseScopes } from "../../access-token.js";
+import { authenticateClient, clientCredentialsFrom } from "../clients/registration.js";
+import { OAuthError } from "../errors.js";
+import { verifyCodeVerifier } from "../pkce.js";
+import { OAUTH_CORS_HEADERS, type OAuthProvider } from "../provider.js";
 import { BodyError, readForm } from "./request-body.js";
 import { jsonResponse, oauthErrorResponse } from "./responses.js";
-import type { OAuthClientInformation, OAuthTokenResponse } from "./types.js";
+import type { OAuthClientInformation, OAuthTokenResponse } from "../types.js";
 
 /** A client that authenticated at the token or revocation endpoint, and how it did. */
 export interface AuthenticatedClient {

@@ -3,13 +3,13 @@ import type { AuthRoute } from "../../provider.js";
 import { clientAddress } from "../../../http/client-address.js";
 import { OAuthError } from "../errors.js";
 import { errorPage, pageHeaders } from "../html.js";
-import { readForm } from "../request-body.js";
-import { redirectResponse } from "../responses.js";
+import { readForm } from "../endpoints/request-body.js";
+import { redirectResponse } from "../endpoints/responses.js";
 import type { OAuthClientInformation } from "../types.js";
 import type { CsrfTokens } from "./csrf.js";
 import { consentPage, loginPage } from "./pages.js";
-import type { LocalOAuthProvider, TransactionRecord } from "./provider.js";
-import type { Authenticate, LocalUser } from "./users.js";
+import type { LocalOAuthProvider, TransactionRecord } from "../local/provider.js";
+import type { Authenticate, LocalUser } from "../local/users.js";
 
 /** What the login and consent pages need from their provider. */
 export interface Interaction {

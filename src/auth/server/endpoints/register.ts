@@ -1,8 +1,8 @@
 import type { Context as HonoContext } from "hono";
-import { clientAddress } from "../../http/client-address.js";
-import { newClientInformation, parseRegistrationRequest } from "./client-registration.js";
-import { OAuthError } from "./errors.js";
-import { OAUTH_CORS_HEADERS, type OAuthProvider } from "./provider.js";
+import { clientAddress } from "../../../http/client-address.js";
+import { newClientInformation, parseRegistrationRequest } from "../clients/registration.js";
+import { OAuthError } from "../errors.js";
+import { OAUTH_CORS_HEADERS, type OAuthProvider } from "../provider.js";
 import { BodyError, readJsonObject } from "./request-body.js";
 import { jsonResponse, oauthErrorResponse } from "./responses.js";
 

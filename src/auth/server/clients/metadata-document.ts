@@ -8,13 +8,13 @@
  * 304): when the refetch fails, `get` fails too instead of serving the stale copy, so that a
  * client its owner withdrew (or a server that now answers with an error) stops working.
  */
-import { parseRegistrationRequest } from "./client-registration.js";
-import { OAuthError } from "./errors.js";
+import { parseRegistrationRequest } from "./registration.js";
+import { OAuthError } from "../errors.js";
 import { freshnessLifetime, hasFreshnessHeaders } from "./http-cache.js";
 import { DEFAULT_TIMEOUT_MS, safeFetch, SsrfError, type SafeFetchResponse } from "./ssrf.js";
-import type { OAuthClientInformation } from "./types.js";
+import type { OAuthClientInformation } from "../types.js";
 import { hasDotSegment, hasOnlyUriCharacters, hasWhitespaceOrControl, quoteUri, splitAuthority, splitUri } from "./uri-syntax.js";
-import { FastMCPError } from "../../errors.js";
+import { FastMCPError } from "../../../errors.js";
 
 export type ClientMetadataErrorReason =
   | "invalid_client_id"
