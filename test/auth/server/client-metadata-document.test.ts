@@ -9,6 +9,17 @@ import {
 import { SsrfError } from "../../../src/auth/server/clients/ssrf.js";
 import { DocumentServer, makeTestCertificate, type RecordedRequest, type Reply } from "./document-server.js";
 
+/** Counts DNS lookups (a refused fetch never connects, so its lookup is the attempt to count); answers come from the real resolver. */
+const dnsLookups = vi.hoisted(() => ({ hosts: [] as string[] }));
+vi.mock("node:dns", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("node:dns")>();
+  const lookup = (host: string, ...rest: unknown[]) => {
+    dnsLookups.hosts.push(host);
+    return (actual.lookup as (host: string, ...rest: unknown[]) => void)(host, ...rest);
+  };
+  return { ...actual, lookup };
+});
+
 describe("isClientMetadataDocumentUrl", () => {
   it.each([
     "https://app.example.com/oauth/client.json",
@@ -432,38 +443,34 @@ describe(`ClientMetadataDocumentFetcher: HTTP caching (${certificate ? "https" :
     expect(requestsFor(clientId)).toHaveLength(2);
   });
 
-  it("fails instead of serving a stale document when the refetch fails, and recovers when the server does", async () => {
+  it("fails instead of serving a stale document when the refetch fails, and recovers when the server does (after the failure's period)", async () => {
     const clientId = documentUrl();
     let healthy = true;
     serveDocument(clientId, () => (healthy ? { body: validDocument(clientId), headers: { "cache-control": "max-age=5", etag: '"v1"' } } : { status: 503 }));
-    const documents = fetcher();
+    const documents = fetcher({ failureCacheSeconds: 30 });
     await documents.get(clientId);
     healthy = false;
     advanceClock(6);
     await failure(documents.get(clientId), "fetch_failed");
     healthy = true;
+    await failure(documents.get(clientId), "fetch_failed");
+    advanceClock(31);
     await expect(documents.get(clientId)).resolves.toMatchObject({ client_id: clientId });
+    expect(requestsFor(clientId)).toHaveLength(3);
+    expect(requestsFor(clientId)[2]?.headers["if-none-match"]).toBeUndefined();
   });
 
   it("drops a cached document that became invalid", async () => {
     const clientId = documentUrl();
     let body = validDocument(clientId);
     serveDocument(clientId, () => ({ body, headers: { "cache-control": "max-age=5" } }));
-    const documents = fetcher();
+    const documents = fetcher({ failureCacheSeconds: 0 });
     await documents.get(clientId);
     body = validDocument("https://other.example.com/client.json");
     advanceClock(6);
     await failure(documents.get(clientId), "client_id_mismatch");
     await failure(documents.get(clientId), "client_id_mismatch");
     expect(requestsFor(clientId)).toHaveLength(3);
-  });
-
-  it("does not cache failures", async () => {
-    const clientId = documentUrl();
-    const documents = fetcher();
-    await failure(documents.get(clientId), "fetch_failed");
-    serveDocument(clientId, { body: validDocument(clientId) });
-    await expect(documents.get(clientId)).resolves.toMatchObject({ client_id: clientId });
   });
 
   it("keeps at most cacheSize documents, dropping the least recently used", async () => {
@@ -490,13 +497,14 @@ describe(`ClientMetadataDocumentFetcher: HTTP caching (${certificate ? "https" :
     expect(new Set(clients.map((client) => client.client_id))).toEqual(new Set([clientId]));
   });
 
-  it("shares one failing fetch between concurrent gets, and tries again afterwards", async () => {
+  it("shares one failing fetch between concurrent gets, and tries again once the failure's period is over", async () => {
     const clientId = documentUrl();
     serveDocument(clientId, { status: 500, delayMs: 100 });
-    const documents = fetcher();
+    const documents = fetcher({ failureCacheSeconds: 10 });
     const results = await Promise.allSettled(Array.from({ length: 3 }, () => documents.get(clientId)));
     expect(results.every((result) => result.status === "rejected")).toBe(true);
     expect(requestsFor(clientId)).toHaveLength(1);
+    advanceClock(11);
     await documents.get(clientId).catch(() => undefined);
     expect(requestsFor(clientId)).toHaveLength(2);
   });
@@ -509,5 +517,155 @@ describe(`ClientMetadataDocumentFetcher: HTTP caching (${certificate ? "https" :
     const [clientA, clientB] = await Promise.all([documents.get(a), documents.get(b)]);
     expect(clientA.client_id).toBe(a);
     expect(clientB.client_id).toBe(b);
+  });
+});
+
+describe(`ClientMetadataDocumentFetcher: failures are cached and reported once per period (${certificate ? "https" : "http"} test server)`, () => {
+  /** A fetcher that reports into `reports`. */
+  function reportingFetcher(options: ClientMetadataDocumentFetcherOptions = {}): { documents: ClientMetadataDocumentFetcher; reports: unknown[] } {
+    const reports: unknown[] = [];
+    return { documents: fetcher({ report: (error) => reports.push(error), ...options }), reports };
+  }
+
+  /** The test server through `localhost`, which resolves to loopback: refused without allowPrivateAddresses. */
+  function refusedUrl(): string {
+    return documentUrl().replace("//127.0.0.1:", "//localhost:");
+  }
+
+  const strictOptions = (): ClientMetadataDocumentFetcherOptions => ({ allowPrivateAddresses: false, ...(server.certificate ? { ca: server.certificate.cert } : { allowHttp: true }) });
+  const lookupsOf = (host: string) => dnsLookups.hosts.filter((looked) => looked === host).length;
+
+  it("N gets of a URL the SSRF guard refuses make one attempt and one report; after failureCacheSeconds, one new attempt and one report counting the others", async () => {
+    const clientId = refusedUrl();
+    const { documents, reports } = reportingFetcher({ ...strictOptions(), failureCacheSeconds: 60 });
+    dnsLookups.hosts.length = 0;
+    const errors: ClientMetadataError[] = [];
+    for (let i = 0; i < 25; i += 1) errors.push(await failure(documents.get(clientId), "fetch_failed"));
+    expect(lookupsOf("localhost")).toBe(1);
+    expect(reports).toEqual([errors[0]]);
+    expect(new Set(errors).size).toBe(1);
+    expect((errors[0]?.cause as SsrfError).reason).toBe("blocked_address");
+
+    advanceClock(59);
+    await failure(documents.get(clientId), "fetch_failed");
+    expect(lookupsOf("localhost")).toBe(1);
+    expect(reports).toHaveLength(1);
+
+    advanceClock(2);
+    const again = await failure(documents.get(clientId), "fetch_failed");
+    expect(again).not.toBe(errors[0]);
+    expect(lookupsOf("localhost")).toBe(2);
+    expect(reports).toHaveLength(2);
+    const second = reports[1] as ClientMetadataError;
+    expect(second).toBeInstanceOf(ClientMetadataError);
+    expect(second.reason).toBe("fetch_failed");
+    expect(second.message).toContain(again.message);
+    expect(second.message).toContain("25 more");
+    expect(server.connections).toBe(0);
+  });
+
+  it("rethrows a cached failure as the same ClientMetadataError, whatever its reason, without fetching", async () => {
+    const clientId = documentUrl();
+    serveDocument(clientId, { body: validDocument("https://other.example.com/client.json") });
+    const { documents, reports } = reportingFetcher();
+    const first = await failure(documents.get(clientId), "client_id_mismatch");
+    serveDocument(clientId, { body: validDocument(clientId) });
+    expect(await failure(documents.get(clientId), "client_id_mismatch")).toBe(first);
+    expect(requestsFor(clientId)).toHaveLength(1);
+    expect(reports).toEqual([first]);
+  });
+
+  it("keeps a failure for 60 s by default", async () => {
+    const clientId = documentUrl();
+    const { documents, reports } = reportingFetcher();
+    await failure(documents.get(clientId), "fetch_failed");
+    serveDocument(clientId, { body: validDocument(clientId) });
+    advanceClock(59);
+    await failure(documents.get(clientId), "fetch_failed");
+    expect(requestsFor(clientId)).toHaveLength(1);
+    advanceClock(2);
+    await expect(documents.get(clientId)).resolves.toMatchObject({ client_id: clientId });
+    expect(requestsFor(clientId)).toHaveLength(2);
+    expect(reports).toHaveLength(1);
+  });
+
+  it("with failureCacheSeconds 0 keeps no failure: every get fetches and every failure is reported", async () => {
+    const clientId = documentUrl();
+    const { documents, reports } = reportingFetcher({ failureCacheSeconds: 0 });
+    for (let i = 0; i < 3; i += 1) await failure(documents.get(clientId), "fetch_failed");
+    expect(requestsFor(clientId)).toHaveLength(3);
+    expect(reports).toHaveLength(3);
+    expect((reports as Error[]).every((report) => !report.message.includes("more"))).toBe(true);
+  });
+
+  it("reports a failing fetch shared by concurrent gets once", async () => {
+    const clientId = documentUrl();
+    serveDocument(clientId, { status: 500, delayMs: 100 });
+    const { documents, reports } = reportingFetcher();
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => documents.get(clientId)));
+    expect(results.every((result) => result.status === "rejected")).toBe(true);
+    expect(requestsFor(clientId)).toHaveLength(1);
+    expect(reports).toHaveLength(1);
+  });
+
+  it("keeps and reports each URL's failure separately", async () => {
+    const [a, b] = [documentUrl(), documentUrl()] as const;
+    const { documents, reports } = reportingFetcher();
+    await failure(documents.get(a), "fetch_failed");
+    await failure(documents.get(b), "fetch_failed");
+    await failure(documents.get(a), "fetch_failed");
+    await failure(documents.get(b), "fetch_failed");
+    expect(requestsFor(a)).toHaveLength(1);
+    expect(requestsFor(b)).toHaveLength(1);
+    expect((reports as Error[]).map((report) => report.message)).toEqual([expect.stringContaining(a), expect.stringContaining(b)]);
+  });
+
+  it("keeps at most cacheSize failures, dropping the least recently used", async () => {
+    const [a, b, c] = [documentUrl(), documentUrl(), documentUrl()] as const;
+    const { documents, reports } = reportingFetcher({ cacheSize: 2 });
+    await failure(documents.get(a), "fetch_failed");
+    await failure(documents.get(b), "fetch_failed");
+    await failure(documents.get(a), "fetch_failed"); // a is now the most recently used
+    await failure(documents.get(c), "fetch_failed"); // drops b
+    await failure(documents.get(a), "fetch_failed");
+    expect(requestsFor(a)).toHaveLength(1);
+    await failure(documents.get(b), "fetch_failed");
+    expect(requestsFor(b)).toHaveLength(2);
+    expect(requestsFor(c)).toHaveLength(1);
+    expect(reports).toHaveLength(4);
+  });
+
+  it("forgets a failure once the document works again: its next failure is reported on its own", async () => {
+    const clientId = documentUrl();
+    let healthy = false;
+    serveDocument(clientId, () => (healthy ? { body: validDocument(clientId), headers: { "cache-control": "max-age=5" } } : { status: 503 }));
+    const { documents, reports } = reportingFetcher({ failureCacheSeconds: 10 });
+    await failure(documents.get(clientId), "fetch_failed");
+    await failure(documents.get(clientId), "fetch_failed");
+    healthy = true;
+    advanceClock(11);
+    await documents.get(clientId);
+    healthy = false;
+    advanceClock(6);
+    await failure(documents.get(clientId), "fetch_failed");
+    expect(requestsFor(clientId)).toHaveLength(3);
+    expect(reports).toHaveLength(2);
+    expect((reports[1] as Error).message).not.toContain("more");
+  });
+
+  it("reports nothing for a client_id that is not a document URL (nothing was fetched)", async () => {
+    const { documents, reports } = reportingFetcher();
+    await failure(documents.get("my-client-id"), "invalid_client_id");
+    expect(reports).toEqual([]);
+  });
+
+  it("a report hook that throws does not change what get throws", async () => {
+    const clientId = documentUrl();
+    const documents = fetcher({
+      report: () => {
+        throw new Error("the log is full");
+      },
+    });
+    await failure(documents.get(clientId), "fetch_failed");
   });
 });

@@ -7,6 +7,10 @@
  * A document whose lifetime has passed is only used again once the server confirms it (200 or
  * 304): when the refetch fails, `get` fails too instead of serving the stale copy, so that a
  * client its owner withdrew (or a server that now answers with an error) stops working.
+ *
+ * A failure is kept too, for `failureCacheSeconds`: a URL that cannot be fetched or used (one the
+ * SSRF guard refuses, say) costs one attempt and one report per period, however often a client
+ * presents it.
  */
 import { parseRegistrationRequest } from "./registration.js";
 import { OAuthError } from "../errors.js";
@@ -42,12 +46,25 @@ export interface ClientMetadataDocumentFetcherOptions {
   maxBytes?: number;
   /** Budget for one fetch (default 5,000 ms). */
   timeoutMs?: number;
-  /** Documents kept, least recently used dropped first (default 1,000). */
+  /** Documents kept, least recently used dropped first (default 1,000); as many failures are kept besides. */
   cacheSize?: number;
   /** Lifetime of a document served without caching headers (default 3,600 s). */
   defaultCacheSeconds?: number;
   /** Longest lifetime honoured, whatever the headers ask (default 86,400 s). */
   maxCacheSeconds?: number;
+  /**
+   * How long a failure to fetch or use a document is kept (default 60 s; 0 keeps none): a `get`
+   * of that URL until then throws the same error again without fetching.
+   */
+  failureCacheSeconds?: number;
+  /**
+   * Where failures to fetch or use a document go (an OAuthProvider passes its `onError`): a URL's
+   * failure is reported when it happens, which is at most once per `failureCacheSeconds`; when
+   * the URL fails again after that, the report says how many gets the kept failure answered
+   * meanwhile. Not called for a `clientId` that is not a document URL (nothing is fetched).
+   * Default: nowhere.
+   */
+  report?: ((error: unknown) => void) | undefined;
   /** Relaxation for development and tests: fetch from loopback and private addresses. */
   allowPrivateAddresses?: boolean;
   /** Relaxation for development and tests: accept http client IDs. */
@@ -67,6 +84,14 @@ export function isClientMetadataDocumentUrl(clientId: string, options: { allowHt
   return urlShapeProblem(clientId, options.allowHttp ?? false) === undefined;
 }
 
+interface CachedFailure {
+  readonly error: unknown;
+  /** Milliseconds since the epoch until which the failure is rethrown without fetching. */
+  readonly until: number;
+  /** Gets it answered since it was reported. */
+  repeats: number;
+}
+
 interface CachedDocument {
   readonly client: OAuthClientInformation;
   /** Milliseconds since the epoch after which the document must be revalidated. */
@@ -78,9 +103,10 @@ interface CachedDocument {
 
 /** Fetches, validates and caches Client ID Metadata Documents. */
 export class ClientMetadataDocumentFetcher {
-  private readonly cache = new Map<string, CachedDocument>();
+  private readonly cache: LeastRecentlyUsed<CachedDocument>;
+  private readonly failures: LeastRecentlyUsed<CachedFailure>;
   private readonly inFlight = new Map<string, Promise<OAuthClientInformation>>();
-  private readonly options: Required<Omit<ClientMetadataDocumentFetcherOptions, "ca">> & { ca: string | Buffer | undefined };
+  private readonly options: Required<Omit<ClientMetadataDocumentFetcherOptions, "ca" | "report">> & Pick<ClientMetadataDocumentFetcherOptions, "ca" | "report">;
 
   constructor(options: ClientMetadataDocumentFetcherOptions = {}) {
     this.options = {
@@ -89,24 +115,30 @@ export class ClientMetadataDocumentFetcher {
       cacheSize: options.cacheSize ?? 1000,
       defaultCacheSeconds: options.defaultCacheSeconds ?? 3600,
       maxCacheSeconds: options.maxCacheSeconds ?? 86_400,
+      failureCacheSeconds: options.failureCacheSeconds ?? 60,
+      report: options.report,
       allowPrivateAddresses: options.allowPrivateAddresses ?? false,
       allowHttp: options.allowHttp ?? false,
       ca: options.ca,
     };
+    this.cache = new LeastRecentlyUsed(this.options.cacheSize);
+    this.failures = new LeastRecentlyUsed(this.options.cacheSize);
   }
 
   /**
    * The client `clientId` (a metadata document URL) describes: its metadata with
    * `token_endpoint_auth_method: "none"` and `metadata_document: true`. Concurrent calls for one
-   * URL share one fetch. Throws {@link ClientMetadataError}.
+   * URL share one fetch. Throws {@link ClientMetadataError} (a kept failure: the same one again).
    */
   async get(clientId: string): Promise<OAuthClientInformation> {
     const shapeProblem = urlShapeProblem(clientId, this.options.allowHttp);
     if (shapeProblem !== undefined) throw new ClientMetadataError("invalid_client_id", `client_id ${quoteUri(clientId)} is not a metadata document URL: ${shapeProblem}`);
     const cached = this.cache.get(clientId);
-    if (cached && Date.now() < cached.freshUntil) {
-      this.remember(clientId, cached);
-      return structuredClone(cached.client);
+    if (cached && Date.now() < cached.freshUntil) return structuredClone(cached.client);
+    const failed = this.failures.get(clientId);
+    if (failed && Date.now() < failed.until) {
+      failed.repeats += 1;
+      throw failed.error;
     }
     let pending = this.inFlight.get(clientId);
     if (!pending) {
@@ -118,19 +150,38 @@ export class ClientMetadataDocumentFetcher {
 
   private async refresh(clientId: string, cached: CachedDocument | undefined): Promise<OAuthClientInformation> {
     try {
-      const response = await this.fetch(clientId, cached);
-      const now = Date.now();
-      if (response.status === 304 && cached) {
-        const lifetime = hasFreshnessHeaders(response.headers) ? this.lifetimeOf(response, now) : cached.lifetimeSeconds;
-        this.store(clientId, cached.client, response, lifetime, now, cached);
-        return cached.client;
-      }
-      const client = documentClient(clientId, response.body);
-      this.store(clientId, client, response, this.lifetimeOf(response, now), now);
+      const client = await this.refetch(clientId, cached);
+      this.failures.delete(clientId);
       return client;
     } catch (error) {
       this.cache.delete(clientId);
+      this.keepFailure(clientId, error);
       throw error;
+    }
+  }
+
+  private async refetch(clientId: string, cached: CachedDocument | undefined): Promise<OAuthClientInformation> {
+    const response = await this.fetch(clientId, cached);
+    const now = Date.now();
+    if (response.status === 304 && cached) {
+      const lifetime = hasFreshnessHeaders(response.headers) ? this.lifetimeOf(response, now) : cached.lifetimeSeconds;
+      this.store(clientId, cached.client, response, lifetime, now, cached);
+      return cached.client;
+    }
+    const client = documentClient(clientId, response.body);
+    this.store(clientId, client, response, this.lifetimeOf(response, now), now);
+    return client;
+  }
+
+  /** Keeps `error` for `failureCacheSeconds` and reports it, with the repeats of the failure it replaces. */
+  private keepFailure(clientId: string, error: unknown): void {
+    const unreported = this.failures.get(clientId)?.repeats ?? 0;
+    this.failures.delete(clientId);
+    if (this.options.failureCacheSeconds > 0) this.failures.set(clientId, { error, until: Date.now() + this.options.failureCacheSeconds * 1000, repeats: 0 });
+    try {
+      this.options.report?.(unreported === 0 ? error : withRepeats(error, unreported));
+    } catch {
+      // A reporter that fails must not change what the caller is told.
     }
   }
 
@@ -163,18 +214,41 @@ export class ClientMetadataDocumentFetcher {
       this.cache.delete(clientId);
       return;
     }
-    this.remember(clientId, { client, freshUntil: now + lifetime * 1000, lifetimeSeconds: lifetime, etag, lastModified });
+    this.cache.set(clientId, { client, freshUntil: now + lifetime * 1000, lifetimeSeconds: lifetime, etag, lastModified });
+  }
+}
+
+/** Entries by URL, at most `limit`: a get or set makes an entry the most recently used, and the least recently used goes first. */
+class LeastRecentlyUsed<Entry> {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly limit: number) {}
+
+  get(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) this.set(key, entry);
+    return entry;
   }
 
-  /** Inserts or refreshes an entry as the most recently used, dropping the least recently used beyond `cacheSize`. */
-  private remember(clientId: string, entry: CachedDocument): void {
-    this.cache.delete(clientId);
-    this.cache.set(clientId, entry);
-    for (const oldest of this.cache.keys()) {
-      if (this.cache.size <= this.options.cacheSize) break;
-      this.cache.delete(oldest);
+  set(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size <= this.limit) break;
+      this.entries.delete(oldest);
     }
   }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+/** `error` as reported again after `repeats` gets that the kept copy answered unreported. */
+function withRepeats(error: unknown, repeats: number): unknown {
+  const note = `(and ${repeats} more ${repeats === 1 ? "time" : "times"} since it was last reported, answered from the failure cache)`;
+  if (error instanceof ClientMetadataError) return new ClientMetadataError(error.reason, `${error.message} ${note}`, { cause: error.cause });
+  return new Error(`${error instanceof Error ? error.message : String(error)} ${note}`, { cause: error });
 }
 
 function urlShapeProblem(clientId: string, allowHttp: boolean): string | undefined {
