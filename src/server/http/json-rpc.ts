@@ -1,4 +1,4 @@
-import { isJsonContentType, ProtocolErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/server";
+import { isJsonContentType, ProtocolErrorCode, type JSONRPCMessage, type ProtocolError, type RequestId } from "@modelcontextprotocol/server";
 import type { Context as HonoContext } from "hono";
 import { requestHeader } from "../../http/headers.js";
 
@@ -12,6 +12,14 @@ export function jsonRpcError(id: RequestId | null, code: number, message: string
 /** An HTTP response carrying a JSON-RPC error, for failures before any request is dispatched. */
 export function jsonRpcErrorResponse(status: number, code: number, message: string, headers: Record<string, string> = {}, id: RequestId | null = null): Response {
   return new Response(JSON.stringify(jsonRpcError(id, code, message)), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** An HTTP response carrying an SDK protocol error (its code, message and data). */
+export function protocolErrorResponse(status: number, error: ProtocolError, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(jsonRpcError(null, error.code, error.message, error.data)), {
     status,
     headers: { "content-type": "application/json", ...headers },
   });

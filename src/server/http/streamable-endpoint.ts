@@ -4,7 +4,6 @@ import {
   createMcpHandler,
   PROTOCOL_VERSION_META_KEY,
   ProtocolErrorCode,
-  SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type McpHttpHandler,
@@ -21,6 +20,7 @@ import { Exchange, type ResponseMode } from "./exchange.js";
 import { FastLane } from "./fast-lane.js";
 import { HttpSession, type StreamSettings } from "./http-session.js";
 import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
+import { ALL_PROTOCOL_VERSIONS, LEGACY_PROTOCOL_VERSIONS, protocolEraOf, unsupportedVersionResponse } from "./protocol-version.js";
 import { ownerOf } from "./session-owner.js";
 import { requestHeader } from "../../http/headers.js";
 import { andThen, type MaybePromise } from "../maybe-promise.js";
@@ -33,9 +33,7 @@ export interface StreamableOptions extends StreamSettings {
   maxSessions: number;
 }
 
-const LEGACY_VERSIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS);
-/** Protocol revisions are ISO dates; from this one on, requests carry a per-request envelope. */
-const FIRST_MODERN_VERSION = "2026-07-28";
+const NOT_JSON_RPC = "Invalid Request: not a JSON-RPC 2.0 message";
 const NOT_ACCEPTABLE_POST = "Not Acceptable: the client must accept application/json (and text/event-stream to receive streams)";
 
 /**
@@ -95,11 +93,10 @@ export class StreamableEndpoint {
     if ("response" in read) return read.response;
     const body = read.body;
     const protocolHeader = requestHeader(c, "mcp-protocol-version");
-    if (claimsModernEra(body, protocolHeader)) {
-      const stepUp = this.stepUp([body as JSONRPCRequest], auth);
-      const refused = stepUp instanceof Promise ? await stepUp : stepUp;
-      return refused ?? this.servedModern(c, body, auth);
-    }
+    const era = protocolHeader === undefined ? undefined : protocolEraOf(protocolHeader);
+    // initialize negotiates its version in the body; the SDK ignores the header there too.
+    if (era === "unsupported" && !isInitialize(body)) return unsupportedVersionResponse(protocolHeader!, ALL_PROTOCOL_VERSIONS);
+    if (era === "modern" || carriesEnvelopeClaim(body)) return this.postModern(c, body, auth);
 
     const batch = Array.isArray(body);
     const messages = this.messagesOf(body);
@@ -109,7 +106,6 @@ export class StreamableEndpoint {
     if (initialize && messages.length > 1) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: initialize must be sent alone");
     const session = initialize ? await this.sessionForInitialize(c, auth) : this.sessionFor(c, auth);
     if (session instanceof Response) return session;
-    if (!initialize && protocolHeader !== undefined && !LEGACY_VERSIONS.has(protocolHeader)) return unsupportedVersion(protocolHeader, session.headers);
     session.lastSeen = Date.now();
 
     const requests = messages.filter((m): m is JSONRPCRequest => "method" in m && "id" in m);
@@ -146,6 +142,25 @@ export class StreamableEndpoint {
   }
 
   /**
+   * A 2026-07-28 request goes to the SDK, after the step-up check. Only a well-formed JSON-RPC
+   * request is checked; anything else is refused here or by the SDK, never half-read.
+   */
+  private async postModern(c: HonoContext, body: unknown, auth: AccessToken | undefined): Promise<Response> {
+    // Batches are left to the SDK, which refuses them in this era.
+    if (!Array.isArray(body)) {
+      const parsed = JSONRPCMessageSchema.safeParse(body);
+      if (!parsed.success) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, NOT_JSON_RPC);
+      const message = parsed.data as JSONRPCMessage;
+      if ("method" in message && "id" in message) {
+        const stepUp = this.stepUp([message], auth);
+        const refused = stepUp instanceof Promise ? await stepUp : stepUp;
+        if (refused) return refused;
+      }
+    }
+    return this.servedModern(c, body, auth);
+  }
+
+  /**
    * Step-up happens here, before anything runs: a call the token lacks scopes for gets a 403
    * challenge naming them, which MCP clients answer by asking the user for a wider grant. The
    * requests found allowed are added to `allowed` (the fast lane then skips the same decision).
@@ -170,7 +185,7 @@ export class StreamableEndpoint {
     const messages: JSONRPCMessage[] = [];
     for (const item of raw) {
       const parsed = JSONRPCMessageSchema.safeParse(item);
-      if (!parsed.success) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message");
+      if (!parsed.success) return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, NOT_JSON_RPC);
       messages.push(parsed.data as JSONRPCMessage);
     }
     return messages;
@@ -184,7 +199,7 @@ export class StreamableEndpoint {
     const session = this.sessionFor(c, auth);
     if (session instanceof Response) return session;
     const protocolHeader = requestHeader(c, "mcp-protocol-version");
-    if (protocolHeader !== undefined && !LEGACY_VERSIONS.has(protocolHeader)) return unsupportedVersion(protocolHeader, session.headers);
+    if (protocolHeader !== undefined && protocolEraOf(protocolHeader) !== "legacy") return unsupportedVersionResponse(protocolHeader, LEGACY_PROTOCOL_VERSIONS, session.headers);
     session.lastSeen = Date.now();
     const lastEventId = requestHeader(c, "last-event-id");
     if (lastEventId !== undefined) {
@@ -277,10 +292,6 @@ function chain(first: (() => void) | undefined, second: () => void): () => void 
   };
 }
 
-function unsupportedVersion(version: string, headers: Record<string, string>): Response {
-  return jsonRpcErrorResponse(400, -32000, `Bad Request: unsupported protocol version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`, headers);
-}
-
 /** A POST may be answered with JSON when the client accepts it (or anything). */
 function acceptsJson(accept: string): boolean {
   return accept === "" || accept.includes("application/json") || accept.includes("*/*") || accept.includes("application/*");
@@ -290,10 +301,15 @@ function acceptsEventStream(accept: string, strict = false): boolean {
   return accept.includes("text/event-stream") || (!strict && accept.includes("*/*"));
 }
 
-/** Whether a body or header claims the 2026-07-28 per-request envelope (checked cheaply first). */
-function claimsModernEra(body: unknown, protocolHeader: string | undefined): boolean {
-  if (protocolHeader !== undefined && protocolHeader >= FIRST_MODERN_VERSION) return true;
+/** Whether a body claims the 2026-07-28 per-request envelope (a version in `params._meta`). */
+function carriesEnvelopeClaim(body: unknown): boolean {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
-  const meta = (body as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
-  return meta !== undefined && PROTOCOL_VERSION_META_KEY in meta;
+  const params = (body as { params?: unknown }).params;
+  if (typeof params !== "object" || params === null) return false;
+  const meta = (params as { _meta?: unknown })._meta;
+  return typeof meta === "object" && meta !== null && PROTOCOL_VERSION_META_KEY in meta;
+}
+
+function isInitialize(body: unknown): boolean {
+  return typeof body === "object" && body !== null && (body as { method?: unknown }).method === "initialize";
 }
