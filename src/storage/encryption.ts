@@ -9,7 +9,7 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { StorageError } from "./errors.js";
-import { assertKey, encodeValue, type KeyValueStore } from "./store.js";
+import { assertKey, encodeValue, incrementIn, type KeyValueStore } from "./store.js";
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -96,7 +96,7 @@ export class SecretBox {
 /**
  * A KeyValueStore that keeps every value sealed in `store` (which it does not own), with the
  * key as associated data: a value copied to another key does not open. A value that does not
- * open (another key, say after rotation) reads as absent.
+ * open (another key, say after rotation) reads as absent. Counters (`increment`) are not sealed.
  */
 export function encryptedStore(store: KeyValueStore, box: SecretBox): KeyValueStore {
   const seal = (key: string, value: unknown): string => {
@@ -117,6 +117,8 @@ export function encryptedStore(store: KeyValueStore, box: SecretBox): KeyValueSt
     add: async (key, value, options) => store.add(key, seal(key, value), options),
     take: async <T>(key: string) => open<T>(key, await store.take(key)),
     delete: (key) => store.delete(key),
+    // Counters are numbers the backend adds to: they are kept as they are, not sealed.
+    increment: (key, by, options) => incrementIn(store, key, by, options),
   };
 }
 

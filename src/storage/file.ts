@@ -4,7 +4,8 @@ import { link, open, readdir, readFile, rename, stat, unlink } from "node:fs/pro
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { StorageError } from "./errors.js";
-import { assertKey, encodeValue, expiryTime, type KeyValueStore, type SetOptions } from "./store.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { assertIncrement, assertKey, counterValue, encodeValue, expiryTime, type KeyValueStore, type SetOptions } from "./store.js";
 
 export interface FileStoreOptions {
   /** Holds one file per key; created with mode 0700 if missing. */
@@ -30,6 +31,10 @@ const ENTRY_NAME = /^[0-9a-f]{64}\.json$/;
 const TEMP_PREFIX = ".tmp-";
 /** An entry moved aside by `take` or by the removal of an expired entry. */
 const CLAIM_PREFIX = ".claim-";
+/** How long an increment's lock entry lives if its process dies holding it. */
+const INCREMENT_LOCK_SECONDS = 2;
+/** How long an increment waits for the lock before it fails (many increments may queue for one counter). */
+const INCREMENT_WAIT_MS = 30_000;
 /** Temp and claim files older than this were left by a crashed process. */
 const ABANDONED_AFTER_MS = 60_000;
 
@@ -44,6 +49,8 @@ export class FileStore implements KeyValueStore {
   readonly directory: string;
   readonly #sweepEvery: number;
   #writesSinceSweep = 0;
+  /** The increment running (or queued last) per entry name in this process. */
+  readonly #increments = new Map<string, Promise<number>>();
   #backgroundSweep: Promise<unknown> | undefined;
 
   constructor(options: FileStoreOptions) {
@@ -71,8 +78,66 @@ export class FileStore implements KeyValueStore {
   }
 
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    await this.#replace(key, encodeRecord(key, value, expiryTime(options)));
+  }
+
+  /**
+   * Under a lock entry that one process at a time can link into place: read, add, write back.
+   * Increments of one key in this process queue behind each other, so each process has at most one
+   * contender for the lock. A process that dies holding the lock holds it for
+   * {@link INCREMENT_LOCK_SECONDS} at most.
+   */
+  async increment(key: string, by = 1, options?: SetOptions): Promise<number> {
+    assertIncrement(by);
+    const name = entryName(key);
+    const previous = this.#increments.get(name);
+    const run = (previous ?? Promise.resolve()).catch(() => undefined).then(() => this.#withLock(`${key}\u0000increment-lock`, async () => {
+      const record = await this.#io("read", () => readRecord(join(this.directory, name), name));
+      const live = record !== undefined && !isExpired(record, Date.now()) ? record : undefined;
+      const value = counterValue(live?.value) + by;
+      await this.#replace(key, encodeRecord(key, value, live ? live.expiresAt : expiryTime(options)));
+      return value;
+    }));
+    this.#increments.set(name, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#increments.get(name) === run) this.#increments.delete(name);
+    }
+  }
+
+  async #withLock<T>(lockKey: string, critical: () => Promise<T>): Promise<T> {
+    const lockName = entryName(lockKey);
+    const lockPath = join(this.directory, lockName);
+    const deadline = Date.now() + INCREMENT_WAIT_MS;
+    let temp: string | undefined;
+    let writtenAt = 0;
+    try {
+      for (;;) {
+        // The lock carries its expiry: rewrite it before it could be taken for a stale one.
+        if (temp === undefined || Date.now() - writtenAt > (INCREMENT_LOCK_SECONDS * 1000) / 2) {
+          if (temp !== undefined) await discard(temp);
+          writtenAt = Date.now();
+          temp = await this.#io("write", () => this.#writeTemp(encodeRecord(lockKey, true, writtenAt + INCREMENT_LOCK_SECONDS * 1000)));
+        }
+        const lockFile = temp;
+        if (await this.#io("lock", () => linkExclusive(lockFile, lockPath))) break;
+        if ((await this.#io("lock", () => this.#removeIfStale(lockName))) !== "live") continue;
+        if (Date.now() > deadline) throw new StorageError(`FileStore cannot increment in ${this.directory} (the counter stayed locked)`);
+        await sleep(1 + Math.random() * 4);
+      }
+    } finally {
+      if (temp !== undefined) await discard(temp);
+    }
+    try {
+      return await critical();
+    } finally {
+      await removeQuietly(lockPath).catch(() => undefined);
+    }
+  }
+
+  async #replace(key: string, content: string): Promise<void> {
     const path = join(this.directory, entryName(key));
-    const content = encodeRecord(key, value, options);
     await this.#io("write", async () => {
       const temp = await this.#writeTemp(content);
       try {
@@ -88,7 +153,7 @@ export class FileStore implements KeyValueStore {
   async add(key: string, value: unknown, options?: SetOptions): Promise<boolean> {
     const name = entryName(key);
     const path = join(this.directory, name);
-    const content = encodeRecord(key, value, options);
+    const content = encodeRecord(key, value, expiryTime(options));
     const added = await this.#io("write", async () => {
       const temp = await this.#writeTemp(content);
       try {
@@ -236,9 +301,8 @@ function entryName(key: string): string {
   return `${createHash("sha256").update(key, "utf8").digest("hex")}.json`;
 }
 
-function encodeRecord(key: string, value: unknown, options: SetOptions | undefined): string {
+function encodeRecord(key: string, value: unknown, expiresAt: number | undefined): string {
   const json = encodeValue(value);
-  const expiresAt = expiryTime(options);
   const expiry = expiresAt === undefined ? "" : `,"expiresAt":${expiresAt}`;
   return `{"key":${JSON.stringify(key)},"value":${json}${expiry}}`;
 }

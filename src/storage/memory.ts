@@ -1,4 +1,4 @@
-import { assertKey, encodeValue, expiryTime, type KeyValueStore, type SetOptions } from "./store.js";
+import { assertIncrement, assertKey, counterValue, encodeValue, expiryTime, type KeyValueStore, type SetOptions } from "./store.js";
 
 export interface MemoryStoreOptions {
   /** Most entries kept; past it the oldest written is evicted. Default 100 000. */
@@ -58,6 +58,14 @@ export class MemoryStore implements KeyValueStore {
   async delete(key: string): Promise<void> {
     assertKey(key);
     this.#entries.delete(key);
+  }
+
+  async increment(key: string, by = 1, options?: SetOptions): Promise<number> {
+    assertIncrement(by);
+    const entry = this.#live(key);
+    const value = counterValue(entry === undefined ? undefined : JSON.parse(entry.json)) + by;
+    this.#write(key, { json: String(value), expiresAt: entry === undefined ? expiryTime(options) : entry.expiresAt });
+    return value;
   }
 
   /** Removes every expired entry; returns how many. */

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { StorageError } from "./errors.js";
-import { assertKey, encodeValue, ttlMilliseconds, type KeyValueStore, type SetOptions } from "./store.js";
+import { assertIncrement, assertKey, encodeValue, ttlMilliseconds, type KeyValueStore, type SetOptions } from "./store.js";
 
 export interface RedisStoreOptions {
   /**
@@ -15,6 +15,13 @@ export interface RedisStoreOptions {
 }
 
 const DEFAULT_URL = "redis://127.0.0.1:6379";
+
+/** INCRBY, with the expiry set only when the call creates the key (one round trip, atomic). */
+const INCREMENT_SCRIPT = `
+local created = redis.call('EXISTS', KEYS[1]) == 0
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if created and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value`;
 
 /**
  * Settings for a client this store creates: against an unreachable or stuck Redis, a request
@@ -88,6 +95,14 @@ export class RedisStore implements KeyValueStore {
   async delete(key: string): Promise<void> {
     const name = this.#key(key);
     await this.#run("DEL", (client) => client.del(name));
+  }
+
+  async increment(key: string, by = 1, options?: SetOptions): Promise<number> {
+    assertIncrement(by);
+    const name = this.#key(key);
+    const ttl = ttlMilliseconds(options);
+    const reply = await this.#run("INCRBY", (client) => client.eval(INCREMENT_SCRIPT, 1, name, String(by), ttl === undefined ? "" : String(ttl)));
+    return Number(reply);
   }
 
   /** Closes the connection if this store created it; a client passed in is left as it is. */

@@ -19,6 +19,13 @@ export interface KeyValueStore {
   /** Atomic get + delete: of concurrent takes of one key, exactly one gets the value. */
   take<T = unknown>(key: string): Promise<T | undefined>;
   delete(key: string): Promise<void>;
+  /**
+   * Adds `by` (default 1, may be negative) to the integer at `key`, an absent key counting as 0,
+   * and returns the new value; atomic across processes sharing the backend. `ttlSeconds` applies
+   * when this call creates the key; an existing key keeps its expiry. Optional for stores written
+   * elsewhere: {@link incrementIn} falls back to a read and a write, which concurrent calls can race.
+   */
+  increment?(key: string, by?: number, options?: SetOptions): Promise<number>;
   /** Releases what the store owns (connections, timers). */
   close?(): Promise<void>;
 }
@@ -78,7 +85,29 @@ export function scopedStore(store: KeyValueStore, prefix: string): KeyValueStore
     add: async (key, value, options) => store.add(scoped(key), value, options),
     take: async <T>(key: string) => store.take<T>(scoped(key)),
     delete: async (key) => store.delete(scoped(key)),
+    increment: async (key, by, options) => incrementIn(store, scoped(key), by, options),
   };
+}
+
+/** `store.increment`, or for a store without it, a read then a write (not atomic). */
+export async function incrementIn(store: KeyValueStore, key: string, by = 1, options?: SetOptions): Promise<number> {
+  assertIncrement(by);
+  if (store.increment) return store.increment(key, by, options);
+  const current = counterValue(await store.get(key));
+  await store.set(key, current + by, options);
+  return current + by;
+}
+
+/** Throws a TypeError unless `by` is a safe integer. */
+export function assertIncrement(by: number): void {
+  if (!Number.isSafeInteger(by)) throw new TypeError(`increment needs a safe integer, got ${describe(by)}`);
+}
+
+/** The integer a counter holds (absent: 0); a TypeError for a value that is not one. */
+export function counterValue(value: unknown): number {
+  if (value === undefined) return 0;
+  if (!Number.isSafeInteger(value)) throw new TypeError(`increment needs an integer value, the key holds ${describe(value)}`);
+  return value as number;
 }
 
 function describe(value: unknown): string {

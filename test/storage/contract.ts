@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scopedStore, type KeyValueStore } from "fastmcp-ts/storage";
+import { encryptedStore, scopedStore, SecretBox, type KeyValueStore } from "fastmcp-ts/storage";
 
 /** How the contract suite gets a store: made once per suite, closed after it. */
 export interface StoreFactory {
@@ -175,6 +175,44 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await expect(store.add(key, Symbol("s"))).rejects.toThrow(TypeError);
       await expect(store.set(key, 10n)).rejects.toThrow(TypeError);
       expect(await store.get(key)).toBeUndefined();
+    });
+
+    it("increment counts from 0, by any safe integer, and a plain get reads the count", async () => {
+      const key = fresh("counter");
+      expect(await store.increment!(key)).toBe(1);
+      expect(await store.increment!(key, 5)).toBe(6);
+      expect(await store.increment!(key, -7)).toBe(-1);
+      expect(await store.get(key)).toBe(-1);
+      await expect(store.increment!(key, 1.5)).rejects.toThrow(TypeError);
+      const text = fresh("text");
+      await store.set(text, "not a number");
+      await expect(store.increment!(text)).rejects.toThrow();
+      expect(await store.get(text)).toBe("not a number");
+    });
+
+    it("increment is atomic: concurrent increments all count", async () => {
+      const key = fresh("counter");
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.increment!(key)));
+      expect(new Set(results).size).toBe(20);
+      expect(await store.get(key)).toBe(20);
+    });
+
+    it("increment sets the TTL when it creates the key and keeps an existing key's expiry", async () => {
+      const key = fresh("counter");
+      await store.increment!(key, 1, { ttlSeconds: SHORT_TTL });
+      await store.increment!(key, 1, { ttlSeconds: 3600 });
+      await sleep(PAST_SHORT_TTL_MS);
+      expect(await store.get(key)).toBeUndefined();
+      expect(await store.increment!(key, 1, { ttlSeconds: 3600 })).toBe(1);
+    });
+
+    it("increment passes through scoped and encrypted stores, unsealed", async () => {
+      const id = randomUUID();
+      const scoped = scopedStore(store, `counters:${id}:`);
+      expect(await scoped.increment!("n", 2)).toBe(2);
+      expect(await store.get(`counters:${id}:n`)).toBe(2);
+      const sealed = encryptedStore(store, SecretBox.fromKey(SecretBox.generateKey()));
+      expect(await sealed.increment!(`counters:${id}:n`, 3)).toBe(5);
     });
 
     it("scoped stores share the backend without colliding", async () => {

@@ -161,7 +161,7 @@ describe("FileStore across processes", () => {
   const KEYS = 200;
 
   /** Starts two workers, releases them together, and returns what each got per key. */
-  async function race(mode: "take" | "add", directory: string): Promise<[unknown[], unknown[]]> {
+  async function race(mode: "take" | "add" | "increment", directory: string): Promise<[unknown[], unknown[]]> {
     const workers = ["one", "two"].map((id) => {
       const child = spawn(process.execPath, ["--import", "tsx", WORKER, mode, directory, String(KEYS), id], { stdio: ["pipe", "pipe", "pipe"] });
       let stdout = "";
@@ -217,6 +217,16 @@ describe("FileStore across processes", () => {
     const [one, two] = await race("add", directory);
     await expectOneWinnerPerKey(store, one, two);
     expect(readdirSync(directory)).toHaveLength(KEYS); // no temp or claim file left behind
+  });
+
+  it("of two processes incrementing one counter, every increment counts and no two see the same value", async () => {
+    const directory = newDirectory();
+    const store = new FileStore({ directory, sweepEvery: 0 });
+    const [one, two] = await race("increment", directory);
+    const seen = [...one, ...two] as number[];
+    expect(new Set(seen).size).toBe(2 * KEYS);
+    expect(await store.get("race:counter")).toBe(2 * KEYS);
+    expect(readdirSync(directory)).toHaveLength(1); // the counter; no lock, temp or claim file left behind
   });
 
   async function expectOneWinnerPerKey(store: FileStore, one: unknown[], two: unknown[]): Promise<void> {
