@@ -4,6 +4,7 @@ import type { FastMCP } from "../fastmcp.js";
 import type { ResponseMode } from "./exchange.js";
 import { createGate } from "./gate.js";
 import { hostGuard } from "./host-guard.js";
+import { MAX_BATCH_SIZE } from "./json-rpc.js";
 import { SseEndpoint } from "./sse-endpoint.js";
 import { StreamableEndpoint } from "./streamable-endpoint.js";
 
@@ -28,6 +29,8 @@ export interface HttpAppOptions {
   sessionIdleTimeoutMs?: number;
   /** Most concurrent sessions; more initialize requests get 429. Default 10000. */
   maxSessions?: number;
+  /** Most messages in one JSON-RPC batch; a larger batch is refused whole with 400. Default 100 ({@link MAX_BATCH_SIZE}). */
+  maxBatchSize?: number;
   /** The reconnection delay announced to SSE clients. Default 1000 ms. */
   sseRetryMs?: number;
   /** Interval of SSE keep-alive comments. Default 15 s; 0 disables. */
@@ -82,6 +85,7 @@ export function createHttpApp(fastmcp: FastMCP, options: HttpAppOptions = {}): H
     maxBodyBytes,
     sessionIdleTimeoutMs: options.sessionIdleTimeoutMs ?? 30 * 60_000,
     maxSessions: options.maxSessions ?? 10_000,
+    maxBatchSize: options.maxBatchSize ?? MAX_BATCH_SIZE,
     retryMs: options.sseRetryMs ?? 1_000,
     keepAliveMs,
     maxBuffered: 1_000,

@@ -2,6 +2,9 @@ import { isJsonContentType, ProtocolErrorCode, type JSONRPCMessage, type Protoco
 import type { Context as HonoContext } from "hono";
 import { requestHeader } from "../../http/headers.js";
 
+/** Most messages one JSON-RPC batch may hold: the SDK's own figure (its constant is not exported). */
+export const MAX_BATCH_SIZE = 100;
+
 /** A JSON-RPC error message. */
 export function jsonRpcError(id: RequestId | null, code: number, message: string, data?: unknown): JSONRPCMessage & { id: RequestId } {
   const error: { code: number; message: string; data?: unknown } = { code, message };

@@ -31,6 +31,7 @@ export interface StreamableOptions extends StreamSettings {
   maxBodyBytes: number;
   sessionIdleTimeoutMs: number;
   maxSessions: number;
+  maxBatchSize: number;
 }
 
 const NOT_JSON_RPC = "Invalid Request: not a JSON-RPC 2.0 message";
@@ -92,6 +93,10 @@ export class StreamableEndpoint {
     const read = await readJsonBody(c);
     if ("response" in read) return read.response;
     const body = read.body;
+    // Counted before any message is looked at: a huge batch costs nothing more than its parse.
+    if (Array.isArray(body) && body.length > this.options.maxBatchSize) {
+      return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, `Invalid Request: a batch may hold at most ${this.options.maxBatchSize} messages; this one has ${body.length}`);
+    }
     const protocolHeader = requestHeader(c, "mcp-protocol-version");
     const era = protocolHeader === undefined ? undefined : protocolEraOf(protocolHeader);
     // initialize negotiates its version in the body; the SDK ignores the header there too.
