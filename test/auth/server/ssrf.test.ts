@@ -43,11 +43,14 @@ describe("nonPublicAddressReason: IPv4", () => {
     ["239.255.255.250", "multicast"],
     ["240.0.0.1", "reserved"],
     ["255.255.255.255", "broadcast"],
+    ["192.31.196.1", "AS112"],
+    ["192.52.193.1", "AMT"],
+    ["192.175.48.1", "AS112 direct delegation"],
   ])("%s is refused (%s)", (address, reason) => {
     expect(nonPublicAddressReason(address)).toContain(reason);
   });
 
-  it.each(["8.8.8.8", "1.1.1.1", "93.184.216.34", "11.0.0.0", "100.63.255.255", "100.128.0.0", "169.253.255.255", "172.15.255.255", "172.32.0.0", "192.0.1.1", "192.88.98.255", "198.17.255.255", "198.20.0.0", "223.255.255.255"])(
+  it.each(["8.8.8.8", "1.1.1.1", "93.184.216.34", "11.0.0.0", "100.63.255.255", "100.128.0.0", "169.253.255.255", "172.15.255.255", "172.32.0.0", "192.0.1.1", "192.88.98.255", "198.17.255.255", "198.20.0.0", "223.255.255.255", "192.31.195.255", "192.31.197.0", "192.52.192.255", "192.52.194.0", "192.175.47.255", "192.175.49.0"])(
     "%s is public",
     (address) => {
       expect(nonPublicAddressReason(address)).toBeUndefined();
@@ -91,11 +94,28 @@ describe("nonPublicAddressReason: IPv6", () => {
     ["ff05::1:3", "multicast"],
     ["4000::1", "global unicast"],
     ["1::1", "global unicast"],
+    ["2620:4f:8000::1", "AS112 direct delegation"],
+    ["5f00::1", "SRv6"],
+    ["::FFFF:7F00:1", "IPv4-mapped form of an IPv4 address that is loopback"],
+    ["FE80::1", "link-local"],
+    ["::ffff:255.255.255.255", "IPv4-mapped form of an IPv4 address that is broadcast"],
+    ["::ffff:100.127.255.255", "IPv4-mapped form of an IPv4 address that is shared address space"],
+    ["::ffff:192.31.196.1", "IPv4-mapped form of an IPv4 address that is AS112"],
+    ["64:ff9b::6440:0", "NAT64 form of an IPv4 address that is shared address space"],
+    ["64:ff9b::c034:c101", "NAT64 form of an IPv4 address that is AMT"],
+    ["64:ff9b::ffff:ffff", "NAT64 form of an IPv4 address that is broadcast"],
+    ["2002:ac1f:ffff::1", "6to4 form of an IPv4 address that is private"],
+    ["2002:c01f:c401::1", "6to4 form of an IPv4 address that is AS112"],
+    ["2002:f000::1", "6to4 form of an IPv4 address that is reserved"],
+    ["2002:ffff:ffff::", "6to4 form of an IPv4 address that is broadcast"],
+    ["2002::1", "6to4 form of an IPv4 address that is \"this network\""],
+    ["::8.8.8.8", "IPv4-compatible"],
+    ["::0808:0808", "IPv4-compatible"],
   ])("%s is refused (%s)", (address, reason) => {
     expect(nonPublicAddressReason(address)).toContain(reason);
   });
 
-  it.each(["2606:4700:4700::1111", "2001:4860:4860::8888", "2a00:1450:4001:81c::200e", "::ffff:8.8.8.8", "::ffff:808:808", "64:ff9b::8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2001:200::1"])(
+  it.each(["2606:4700:4700::1111", "2001:4860:4860::8888", "2a00:1450:4001:81c::200e", "::ffff:8.8.8.8", "::ffff:808:808", "64:ff9b::8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2001:200::1", "2620:4f:7fff::1", "2620:4f:8001::1", "::ffff:100.128.0.0", "64:ff9b::6480:0", "2002:ac20::1", "2002:dfff:ffff::1", "2600::1"])(
     "%s is public",
     (address) => {
       expect(nonPublicAddressReason(address)).toBeUndefined();

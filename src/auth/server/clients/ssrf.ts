@@ -9,7 +9,7 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { isIP, isIPv4, isIPv6, type LookupFunction } from "node:net";
+import { BlockList, isIP, isIPv4, isIPv6, type LookupFunction } from "node:net";
 import { FastMCPError } from "../../../errors.js";
 
 export type SsrfErrorReason =
@@ -85,14 +85,21 @@ export async function safeFetch(url: string | URL, options: SafeFetchOptions = {
  * NAT64, 6to4) are judged by that IPv4 address.
  */
 export function nonPublicAddressReason(address: string): string | undefined {
-  if (isIPv4(address)) return ipv4Reason(ipv4ToNumber(address));
-  if (isIPv6(address)) return address.includes("%") ? "scoped IPv6 address" : ipv6Reason(ipv6ToBytes(address));
-  return "not an IP address";
+  if (isIPv4(address)) return IPV4_REFUSED.reasonFor(address);
+  if (!isIPv6(address)) return "not an IP address";
+  if (address.includes("%")) return "scoped IPv6 address";
+  const embedded = IPV4_IN_IPV6_REFUSED.reasonFor(address);
+  if (embedded !== undefined || IPV4_IN_IPV6.check(address, "ipv6")) return embedded;
+  return IPV6_REFUSED.reasonFor(address) ?? (GLOBAL_UNICAST.check(address, "ipv6") ? undefined : "not in the global unicast range (2000::/3)");
 }
 
 type Range = readonly [prefix: string, bits: number, reason: string];
 
-const IPV4_BLOCKED: readonly Range[] = [
+// Covers the IANA IPv4 and IPv6 Special-Purpose Address Registries (iana-ipv4-special-registry,
+// iana-ipv6-special-registry) in full, their globally reachable anycast blocks too (no metadata
+// document lives there), plus multicast, reserved and deprecated blocks. Where ranges overlap,
+// the first listed names the reason.
+const IPV4_RANGES: readonly Range[] = [
   ["0.0.0.0", 8, "\"this network\" (0.0.0.0/8)"],
   ["10.0.0.0", 8, "private network (10.0.0.0/8)"],
   ["100.64.0.0", 10, "shared address space (100.64.0.0/10)"],
@@ -101,8 +108,11 @@ const IPV4_BLOCKED: readonly Range[] = [
   ["172.16.0.0", 12, "private network (172.16.0.0/12)"],
   ["192.0.0.0", 24, "IETF protocol assignments (192.0.0.0/24)"],
   ["192.0.2.0", 24, "documentation (192.0.2.0/24)"],
+  ["192.31.196.0", 24, "AS112 DNS sink (192.31.196.0/24)"],
+  ["192.52.193.0", 24, "AMT relay anycast (192.52.193.0/24)"],
   ["192.88.99.0", 24, "6to4 relay anycast (192.88.99.0/24)"],
   ["192.168.0.0", 16, "private network (192.168.0.0/16)"],
+  ["192.175.48.0", 24, "AS112 direct delegation DNS sink (192.175.48.0/24)"],
   ["198.18.0.0", 15, "benchmarking (198.18.0.0/15)"],
   ["198.51.100.0", 24, "documentation (198.51.100.0/24)"],
   ["203.0.113.0", 24, "documentation (203.0.113.0/24)"],
@@ -111,8 +121,8 @@ const IPV4_BLOCKED: readonly Range[] = [
   ["240.0.0.0", 4, "reserved (240.0.0.0/4)"],
 ];
 
-/** IPv6 ranges refused outright (checked after the forms that embed an IPv4 address). */
-const IPV6_BLOCKED: readonly Range[] = [
+/** IPv6 ranges refused outright (after the forms that embed an IPv4 address), besides everything outside 2000::/3. */
+const IPV6_RANGES: readonly Range[] = [
   ["::", 128, "unspecified address (::)"],
   ["::1", 128, "loopback (::1)"],
   ["::ffff:0:0:0", 96, "IPv4-translated address (::ffff:0:0:0/96)"],
@@ -122,75 +132,70 @@ const IPV6_BLOCKED: readonly Range[] = [
   ["2001::", 32, "Teredo (2001::/32)"],
   ["2001::", 23, "IETF protocol assignments (2001::/23)"],
   ["2001:db8::", 32, "documentation (2001:db8::/32)"],
+  ["2620:4f:8000::", 48, "AS112 direct delegation DNS sink (2620:4f:8000::/48)"],
   ["3fff::", 20, "documentation (3fff::/20)"],
+  ["5f00::", 16, "SRv6 segment identifiers (5f00::/16)"],
   ["fc00::", 7, "unique local address (fc00::/7)"],
   ["fe80::", 10, "link-local (fe80::/10)"],
   ["fec0::", 10, "site-local (fec0::/10, deprecated)"],
   ["ff00::", 8, "multicast (ff00::/8)"],
 ];
 
-/** IPv6 prefixes whose address carries an IPv4 address, and the byte offset where it sits. */
-const IPV6_EMBEDDING: readonly (readonly [prefix: string, bits: number, name: string, offset: number])[] = [
-  ["::ffff:0:0", 96, "IPv4-mapped", 12],
-  ["64:ff9b::", 96, "NAT64", 12],
-  ["2002::", 16, "6to4", 2],
+/** IPv6 prefixes whose addresses carry an IPv4 address, and the IPv6 form of an IPv4 range under each. */
+const IPV4_EMBEDDINGS: readonly { name: string; prefix: string; bits: number; embed: (ipv4: string) => string }[] = [
+  { name: "IPv4-mapped", prefix: "::ffff:0:0", bits: 96, embed: (ipv4) => `::ffff:${ipv4}` },
+  { name: "NAT64", prefix: "64:ff9b::", bits: 96, embed: (ipv4) => `64:ff9b::${ipv4}` },
+  { name: "6to4", prefix: "2002::", bits: 16, embed: (ipv4) => `2002:${ipv4Groups(ipv4)}::` },
 ];
 
-const GLOBAL_UNICAST: Range = ["2000::", 3, "not in the global unicast range (2000::/3)"];
-
-function ipv4Reason(address: number): string | undefined {
-  return IPV4_BLOCKED.find(([prefix, bits]) => ipv4InRange(address, ipv4ToNumber(prefix), bits))?.[2];
+/** Two hexadecimal IPv6 groups holding a dotted IPv4 address (6to4 puts it in the second and third group). */
+function ipv4Groups(ipv4: string): string {
+  const [a = 0, b = 0, c = 0, d = 0] = ipv4.split(".").map(Number);
+  return `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
 }
 
-function ipv6Reason(bytes: Uint8Array): string | undefined {
-  for (const [prefix, bits, name, offset] of IPV6_EMBEDDING) {
-    if (!bytesInRange(bytes, ipv6ToBytes(prefix), bits)) continue;
-    const reason = ipv4Reason(Buffer.from(bytes.subarray(offset, offset + 4)).readUInt32BE(0));
-    return reason === undefined ? undefined : `${name} form of an IPv4 address that is ${reason}`;
+/**
+ * Ranges of one family in one BlockList, each with the reason it is refused for. An address is
+ * only ever checked against ranges of its own family: Node's BlockList also matches an IPv4 range
+ * against the IPv4-mapped IPv6 form and the reverse, which the embedded forms handle explicitly.
+ */
+class RefusedRanges {
+  private readonly all = new BlockList();
+  private readonly each: (readonly [BlockList, string])[] = [];
+
+  constructor(
+    private readonly family: "ipv4" | "ipv6",
+    ranges: readonly Range[],
+  ) {
+    for (const [prefix, bits, reason] of ranges) {
+      this.all.addSubnet(prefix, bits, family);
+      this.each.push([blockListOf(prefix, bits, family), reason]);
+    }
   }
-  const blocked = IPV6_BLOCKED.find(([prefix, bits]) => bytesInRange(bytes, ipv6ToBytes(prefix), bits));
-  if (blocked) return blocked[2];
-  return bytesInRange(bytes, ipv6ToBytes(GLOBAL_UNICAST[0]), GLOBAL_UNICAST[1]) ? undefined : GLOBAL_UNICAST[2];
-}
 
-function ipv4InRange(address: number, prefix: number, bits: number): boolean {
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return ((address & mask) >>> 0) === ((prefix & mask) >>> 0);
-}
-
-function bytesInRange(bytes: Uint8Array, prefix: Uint8Array, bits: number): boolean {
-  for (let bit = 0; bit < bits; bit += 8) {
-    const take = Math.min(8, bits - bit);
-    const mask = (0xff << (8 - take)) & 0xff;
-    const index = bit / 8;
-    if (((bytes[index] ?? 0) & mask) !== ((prefix[index] ?? 0) & mask)) return false;
+  reasonFor(address: string): string | undefined {
+    if (!this.all.check(address, this.family)) return undefined;
+    return this.each.find(([range]) => range.check(address, this.family))?.[1];
   }
-  return true;
 }
 
-function ipv4ToNumber(address: string): number {
-  return address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0) >>> 0;
+function blockListOf(prefix: string, bits: number, family: "ipv4" | "ipv6"): BlockList {
+  const list = new BlockList();
+  list.addSubnet(prefix, bits, family);
+  return list;
 }
 
-/** The 16 bytes of an IPv6 literal already known to be valid (`isIPv6`), including `::` and a dotted tail. */
-function ipv6ToBytes(address: string): Uint8Array {
-  const dottedTail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
-  const text = dottedTail
-    ? address.slice(0, dottedTail.index) + [1, 3].map((i) => ((Number(dottedTail[i]) << 8) | Number(dottedTail[i + 1])).toString(16)).join(":")
-    : address;
-  const [head = "", tail] = text.split("::");
-  const groupsOf = (part: string) => (part === "" ? [] : part.split(":"));
-  const headGroups = groupsOf(head);
-  const tailGroups = tail === undefined ? [] : groupsOf(tail);
-  const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
-  const bytes = new Uint8Array(16);
-  groups.forEach((group, index) => {
-    const value = parseInt(group, 16);
-    bytes[index * 2] = value >> 8;
-    bytes[index * 2 + 1] = value & 0xff;
-  });
-  return bytes;
-}
+const IPV4_REFUSED = new RefusedRanges("ipv4", IPV4_RANGES);
+const IPV6_REFUSED = new RefusedRanges("ipv6", IPV6_RANGES);
+const IPV4_IN_IPV6_REFUSED = new RefusedRanges(
+  "ipv6",
+  IPV4_EMBEDDINGS.flatMap(({ name, bits, embed }) =>
+    IPV4_RANGES.map(([prefix, ipv4Bits, reason]): Range => [embed(prefix), bits + ipv4Bits, `${name} form of an IPv4 address that is ${reason}`]),
+  ),
+);
+const IPV4_IN_IPV6 = new BlockList();
+for (const { prefix, bits } of IPV4_EMBEDDINGS) IPV4_IN_IPV6.addSubnet(prefix, bits, "ipv6");
+const GLOBAL_UNICAST = blockListOf("2000::", 3, "ipv6");
 
 function checkTarget(url: string | URL, options: SafeFetchOptions): URL {
   let target: URL;
