@@ -6,7 +6,8 @@
 import { decodeJwt } from "jose";
 import { OAuthClientFlowError, OAuthError, UnauthorizedError } from "@modelcontextprotocol/client";
 import { openSystemBrowser } from "../client/auth/browser.js";
-import { OAuth, OAuthFlowError } from "../client/auth/oauth.js";
+import { OAuthFlowError, OAuthUnreachableError } from "../client/auth/errors.js";
+import { OAuth } from "../client/auth/oauth.js";
 import { defaultTokenStore, ServerTokenStore, type SavedTokens } from "../client/auth/token-store.js";
 import type { KeyValueStore } from "../storage/store.js";
 import { CliError, messageOf, UsageError } from "./errors.js";
@@ -257,12 +258,23 @@ function translateLoginError(server: string, error: unknown): unknown {
   if (timeout) return new CliError(`Login timed out: ${lowerFirst(messageOf(timeout))}; run the command again to retry`, { cause: error });
   const failed = named("AuthorizationFailedError") ?? named("CallbackIssuerMismatchError");
   if (failed) return new CliError(`Login failed: ${messageOf(failed)}`, { cause: error });
+  // A URL of the login elsewhere (named by the server's metadata) that could not be reached: not the server itself.
+  const endpoint = chain.find((entry): entry is OAuthUnreachableError => entry instanceof OAuthUnreachableError);
+  if (endpoint && !sameOrigin(endpoint.url, server)) return new CliError(messageOf(endpoint), { cause: error });
   const unreachable = networkFailure(chain);
   if (unreachable) return new CliError(`Could not connect to ${server}: ${unreachable}`, { cause: error });
   // The Client's own connection errors already name the server.
   if (error instanceof Error && error.name === "FastMCPError" && messageOf(error).startsWith("Could not connect to ")) return error;
   if (error instanceof OAuthFlowError || chain.some(isSdkOAuthError)) return new CliError(`Login failed: ${messageOf(error)}`, { cause: error });
   return error;
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
 }
 
 function causes(error: unknown): unknown[] {

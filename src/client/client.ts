@@ -22,7 +22,8 @@ import {
   InsufficientScopeError,
 } from "@modelcontextprotocol/client";
 import { FastMCPError, ToolError } from "../errors.js";
-import { OAuth, OAuthFlowError } from "./auth/oauth.js";
+import { OAuthFlowError } from "./auth/errors.js";
+import { OAuth } from "./auth/oauth.js";
 import { connectionFor, type ClientConnection, type ClientTarget, type TransportSettings } from "./target.js";
 
 export interface ClientOptions {

@@ -8,6 +8,9 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FastMCP } from "fastmcp-ts";
+import { RemoteAuthProvider } from "fastmcp-ts/auth";
+import { serveHttp as serveInProcess } from "../helpers/http.js";
 import { startTodoServer, type ServerProcess } from "../helpers/todo-server.js";
 import { UserAgent, type AuthorizationOutcome } from "../helpers/user-agent.js";
 import { expectOneLineFailure, freePort, killChildren, runCli, startCli, waitForStderr, type CliProcess, type CliResult } from "./helpers.js";
@@ -439,6 +442,37 @@ describe("fastmcp-ts login / --auth failures", () => {
       expect(result.stderr).toContain("Could not connect to");
       expect(result.stderr).toContain("tenant=***");
       expect(result.stderr).not.toContain(secret);
+    }
+  });
+});
+
+describe("--auth oauth when the server's OAuth metadata points somewhere unreachable", () => {
+  it("an authorization server on a closed port: the message names its metadata URL, not the MCP server", async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const port = await freePort();
+    const mcp = new FastMCP({ name: "remote-auth", auth: new RemoteAuthProvider({ authorizationServerUrl: closed, baseUrl: `http://127.0.0.1:${port}` }) });
+    await using server = await serveInProcess(mcp, { port });
+    const env = { FASTMCP_CONFIG_DIR: newConfigDir() };
+    for (const command of [["list", server.url!, "--auth", "oauth"], ["login", server.url!]]) {
+      const result = await runCli([...command, "--no-browser"], { env });
+      expectOneLineFailure(result, `Could not reach the authorization server metadata at ${closed}/.well-known/oauth-authorization-server (connection refused) while logging in to ${server.url}`, 1);
+      expect(result.stderr).not.toContain(`Could not connect to ${server.url}`);
+      expect(result.stderr).not.toContain("is the server running");
+    }
+  });
+
+  it("examples/todo run on another port than its BASE_URL (the README mistake): the unreachable metadata URL is named", async () => {
+    const storeDir = mkdtempSync(join(tmpdir(), "fastmcp-cli-todo-"));
+    configDirs.push(storeDir);
+    const wrong = `http://127.0.0.1:${await freePort()}`;
+    const server = await startTodoServer({ TODO_USERS: USERS, TODO_STORE_DIR: storeDir, BASE_URL: wrong });
+    try {
+      const result = await runCli(["list", server.url, "--auth", "oauth", "--no-browser"], { env: { FASTMCP_CONFIG_DIR: newConfigDir() } });
+      expectOneLineFailure(result, `Could not reach the protected resource metadata at ${wrong}/.well-known/oauth-protected-resource/mcp (connection refused) while logging in to ${server.url}`, 1);
+      expect(result.stderr).toContain("base URL");
+      expect(result.stderr).not.toContain("is the server running");
+    } finally {
+      await server.stop();
     }
   });
 });

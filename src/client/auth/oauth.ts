@@ -11,6 +11,8 @@ import { MemoryStore } from "../../storage/memory.js";
 import type { KeyValueStore } from "../../storage/store.js";
 import { assertWebUrl, openSystemBrowser, type OpenBrowser } from "./browser.js";
 import { CallbackServer } from "./callback-server.js";
+import { OAuthFlowError, OAuthUnreachableError } from "./errors.js";
+import { oauthFetch, purposeOf, requestFailureIn, type OAuthFetch } from "./oauth-fetch.js";
 import { StoredClientProvider } from "./sdk-provider.js";
 import { defaultTokenStore, ServerTokenStore, type ServerRecord } from "./token-store.js";
 
@@ -46,11 +48,6 @@ export interface OAuthOptions {
   refreshSkewSeconds?: number;
   /** fetch for every OAuth request (discovery, registration, token). */
   fetch?: FetchLike;
-}
-
-/** Login failed or was refused: by the user, the authorization server, or the MCP server. */
-export class OAuthFlowError extends FastMCPError {
-  override name = "OAuthFlowError";
 }
 
 /**
@@ -241,8 +238,13 @@ export class OAuth implements SdkAuthProvider {
   private async explained(error: unknown, fetchFn: OAuthFetch): Promise<unknown> {
     if (error instanceof FastMCPError) return error;
     const { serverUrl, storage } = this.binding();
-    if (error instanceof OAuthRequestFailed) return new OAuthFlowError(`${error.message} (logging in to ${serverUrl.href})`, { cause: error });
     const discovery = (await storage.read()).discovery;
+    const failed = requestFailureIn(error);
+    if (failed) {
+      const purpose = purposeOf(failed.url, discovery?.authorizationServerMetadata);
+      const hint = new URL(failed.url).origin === serverUrl.origin ? undefined : UNREACHABLE_HINTS[purpose];
+      return new OAuthUnreachableError({ url: failed.url, purpose, reason: failed.reason, serverUrl: serverUrl.href, hint }, { cause: error });
+    }
     if (discovery && !discovery.authorizationServerMetadata) {
       const where = discovery.resourceMetadata
         ? `its protected resource metadata names ${discovery.authorizationServerUrl}, which publishes no OAuth metadata (RFC 8414 / OpenID Connect)`
@@ -342,46 +344,11 @@ export class OAuth implements SdkAuthProvider {
   }
 }
 
-/** fetch for the OAuth requests, remembering the URL it last asked for (to say which document was broken). */
-type OAuthFetch = FetchLike & { lastUrl?: string };
-
-/** A network failure of an OAuth request: still a TypeError (what the SDK tells those by), now naming the URL. */
-class OAuthRequestFailed extends TypeError {
-  constructor(url: string, cause: unknown) {
-    const code = (cause as { cause?: { code?: unknown } }).cause?.code;
-    const reason = code === "ECONNREFUSED" ? "connection refused (ECONNREFUSED)" : typeof code === "string" ? code : cause instanceof Error ? cause.message : String(cause);
-    super(`Could not reach ${url}: ${reason}`, { cause });
-  }
-}
-
-/**
- * `fetchFn` (or the global fetch) for the OAuth requests. Network failures name the URL, and the
- * responses are instances of the global Response in place now: the SDK reads an OAuth error body
- * only from those (`instanceof Response`), and a Hono server in the same process
- * (@hono/node-server swaps in its own global Response) would otherwise make every token error
- * unreadable ("[object Response] is not valid JSON"): a refused refresh token or a forgotten
- * client then goes unrecognised.
- */
-function oauthFetch(fetchFn: FetchLike | undefined): OAuthFetch {
-  const wrapped: OAuthFetch = async (input, init) => {
-    const url = input instanceof URL ? input.href : String(input);
-    wrapped.lastUrl = url;
-    let response: Response;
-    try {
-      response = await (fetchFn ?? fetch)(input, init);
-    } catch (error) {
-      throw error instanceof TypeError ? new OAuthRequestFailed(url, error) : error;
-    }
-    if (isGlobalResponse(response)) return response;
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers: response.headers });
-  };
-  return wrapped;
-}
-
-/** Not a type guard: a Response-typed value may still be of another class. */
-function isGlobalResponse(value: unknown): boolean {
-  return value instanceof Response;
-}
+/** Where a URL on another origin than the MCP server's came from, by what it was for. */
+const UNREACHABLE_HINTS: Record<string, string> = {
+  "the protected resource metadata": "the MCP server's 401 response names that URL; is the server's base URL right?",
+  "the authorization server metadata": "the MCP server's protected resource metadata names that authorization server; is it running, and is that address right?",
+};
 
 /** A schema (zod) or JSON error, in a line. */
 function describeInvalid(error: unknown): string {

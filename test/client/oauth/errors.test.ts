@@ -4,12 +4,12 @@
  * metadata, an unreachable or broken authorization server, a browser that cannot be opened, a user
  * who refuses or never comes back.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { FastMCP } from "fastmcp-ts";
 import { InMemoryOAuthProvider, JWTKeyPair, JWTVerifier, LocalOAuthProvider, RemoteAuthProvider } from "fastmcp-ts/auth";
-import { Client, OAuth, OAuthFlowError } from "fastmcp-ts/client";
+import { Client, OAuth, OAuthFlowError, OAuthUnreachableError } from "fastmcp-ts/client";
 import { MemoryStore } from "fastmcp-ts/storage";
 import { freePort } from "../../helpers/ports.js";
 import { SCOPES, scriptedBrowser, startServer, TOOL, textOf, USER, watchMcpTraffic, type McpServer } from "./helpers.js";
@@ -25,10 +25,14 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
   return outcome as Error;
 }
 
-/** An "authorization server" on loopback that answers every metadata URL with `metadata(origin)` (a string as it is). */
+/**
+ * An "authorization server" on loopback that answers every metadata URL with `metadata(origin)` (a
+ * string as it is), and registers every client that asks at /register.
+ */
 async function stubAuthorizationServer(metadata: (origin: string) => unknown): Promise<{ origin: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (req.method === "POST" && req.url === "/register") return void registerAny(req, res);
     if (!req.url?.includes("/.well-known/")) return void res.writeHead(404).end();
     const body = metadata(origin);
     res.writeHead(200, { "content-type": "application/json" }).end(typeof body === "string" ? body : JSON.stringify(body));
@@ -42,6 +46,26 @@ async function stubAuthorizationServer(metadata: (origin: string) => unknown): P
       server.closeAllConnections();
     }),
   };
+}
+
+/** Metadata with every endpoint on the stub itself. */
+function workingMetadata(origin: string): Record<string, unknown> {
+  return {
+    issuer: origin,
+    authorization_endpoint: `${origin}/authorize`,
+    token_endpoint: `${origin}/token`,
+    registration_endpoint: `${origin}/register`,
+    response_types_supported: ["code"],
+    code_challenge_methods_supported: ["S256"],
+    authorization_response_iss_parameter_supported: true,
+  };
+}
+
+async function registerAny(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let body = "";
+  for await (const chunk of req) body += String(chunk);
+  const client = { ...(JSON.parse(body) as object), client_id: "stub-client", client_id_issued_at: Math.floor(Date.now() / 1000) };
+  res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(client));
 }
 
 describe("auth where it does not apply", () => {
@@ -99,19 +123,58 @@ describe("a JWTVerifier server (tokens from elsewhere, no OAuth metadata)", () =
 });
 
 describe("the authorization server", () => {
-  it("unreachable: the error names the URL that could not be reached, not the MCP server", async () => {
+  it("unreachable: the error names the metadata URL that could not be reached and what it was for, not the MCP server", async () => {
     const nobody = `http://127.0.0.1:${await freePort()}`;
     const server = await startServer((baseUrl) => new RemoteAuthProvider({ authorizationServerUrl: nobody, baseUrl }));
     try {
       const failure = await failureOf(new Client(server.url, { auth: new OAuth({ openBrowser: () => undefined }) }).connect());
+      expect(failure).toBeInstanceOf(OAuthUnreachableError);
       expect(failure).toBeInstanceOf(OAuthFlowError);
-      expect(failure.message).toContain(nobody);
-      expect(failure.message).toMatch(/Could not reach/);
-      expect(failure.message).toMatch(/ECONNREFUSED|connection refused/i);
+      expect(failure).toMatchObject({ url: `${nobody}/.well-known/oauth-authorization-server`, purpose: "the authorization server metadata", reason: "connection refused" });
+      expect(failure.message).toContain(`Could not reach the authorization server metadata at ${nobody}/.well-known/oauth-authorization-server (connection refused)`);
+      expect(failure.message).toContain(`logging in to ${server.url}`);
+      expect(failure.message).not.toMatch(/is the server running|Could not connect/);
     } finally {
       await server.close();
     }
   });
+
+  it("a server whose challenge names protected resource metadata on an unreachable address (a wrong base URL): that URL is named", async () => {
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const server = await startServer(() => new RemoteAuthProvider({ authorizationServerUrl: "https://as.example", baseUrl: nobody }));
+    try {
+      const failure = await failureOf(new Client(server.url, { auth: new OAuth({ openBrowser: () => undefined }) }).connect());
+      expect(failure).toBeInstanceOf(OAuthUnreachableError);
+      expect(failure.message).toContain(`Could not reach the protected resource metadata at ${nobody}/.well-known/oauth-protected-resource/mcp (connection refused)`);
+      expect(failure.message).not.toMatch(/is the server running|Could not connect/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  for (const [endpoint, purpose] of [["registration_endpoint", "the registration endpoint"], ["token_endpoint", "the token endpoint"]] as const) {
+    it(`an unreachable ${endpoint}: named, with what it was for`, async () => {
+      const nobody = `http://127.0.0.1:${await freePort()}/${endpoint}`;
+      const stub = await stubAuthorizationServer((origin) => ({ ...workingMetadata(origin), [endpoint]: nobody }));
+      const server = await startServer((baseUrl) => new RemoteAuthProvider({ authorizationServerUrl: stub.origin, baseUrl }));
+      try {
+        // The browser comes straight back with a code, as a user who approves at once.
+        const openBrowser = async (url: string) => {
+          const request = new URL(url);
+          const callback = new URL(request.searchParams.get("redirect_uri")!);
+          callback.search = new URLSearchParams({ code: "a-code", state: request.searchParams.get("state")!, iss: stub.origin }).toString();
+          await (await fetch(callback)).text();
+        };
+        const failure = await failureOf(new Client(server.url, { auth: new OAuth({ openBrowser }) }).connect());
+        expect(failure).toBeInstanceOf(OAuthUnreachableError);
+        expect(failure).toMatchObject({ url: nobody, purpose });
+        expect(failure.message).toContain(`Could not reach ${purpose} at ${nobody} (connection refused)`);
+      } finally {
+        await server.close();
+        await stub.close();
+      }
+    });
+  }
 
   it("metadata that is not JSON: a clear error", async () => {
     const stub = await stubAuthorizationServer(() => "<html>not metadata</html>");
