@@ -27,8 +27,15 @@ export interface HttpAppOptions {
   allowedOrigins?: string[];
   /** Close sessions idle for this long (no request, no open stream). Default 30 minutes; 0 keeps them forever. */
   sessionIdleTimeoutMs?: number;
-  /** Most concurrent sessions; more initialize requests get 429. Default 10000. */
+  /** Most concurrent sessions, all clients together; more initialize requests get 429. Default 10000. */
   maxSessions?: number;
+  /**
+   * Most concurrent sessions of one principal: the token's client and user with auth, the client's
+   * IP address without (so behind a proxy, without auth, every client counts as the proxy). At the
+   * limit, a new session replaces that principal's least recently used idle one; if none is idle,
+   * initialize gets 429. Default 100.
+   */
+  maxSessionsPerPrincipal?: number;
   /** Most messages in one JSON-RPC batch; a larger batch is refused whole with 400. Default 100 ({@link MAX_BATCH_SIZE}). */
   maxBatchSize?: number;
   /** The reconnection delay announced to SSE clients. Default 1000 ms. */
@@ -85,6 +92,7 @@ export function createHttpApp(fastmcp: FastMCP, options: HttpAppOptions = {}): H
     maxBodyBytes,
     sessionIdleTimeoutMs: options.sessionIdleTimeoutMs ?? 30 * 60_000,
     maxSessions: options.maxSessions ?? 10_000,
+    maxSessionsPerPrincipal: options.maxSessionsPerPrincipal ?? 100,
     maxBatchSize: options.maxBatchSize ?? MAX_BATCH_SIZE,
     retryMs: options.sseRetryMs ?? 1_000,
     keepAliveMs,

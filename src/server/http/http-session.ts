@@ -31,6 +31,8 @@ export class HttpSession {
     private readonly settings: StreamSettings,
     /** The identity that opened the session (see session-owner.ts). */
     readonly owner: string | undefined = undefined,
+    /** Whom the session counts against for the per-principal limit (see session-owner.ts). */
+    readonly principal: string | undefined = undefined,
   ) {
     this.state = new SessionState(id, id !== undefined);
     this.transport = new HttpSessionTransport(id);

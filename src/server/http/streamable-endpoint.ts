@@ -21,19 +21,20 @@ import { FastLane } from "./fast-lane.js";
 import { HttpSession, type StreamSettings } from "./http-session.js";
 import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
 import { ALL_PROTOCOL_VERSIONS, LEGACY_PROTOCOL_VERSIONS, protocolEraOf, unsupportedVersionResponse } from "./protocol-version.js";
-import { ownerOf } from "./session-owner.js";
+import { ownerOf, principalOf } from "./session-owner.js";
+import { SessionTable, type SessionLimits } from "./session-table.js";
 import { requestHeader } from "../../http/headers.js";
 import { andThen, type MaybePromise } from "../maybe-promise.js";
 
-export interface StreamableOptions extends StreamSettings {
+export interface StreamableOptions extends StreamSettings, SessionLimits {
   stateless: boolean;
   responseMode: ResponseMode;
   maxBodyBytes: number;
   sessionIdleTimeoutMs: number;
-  maxSessions: number;
   maxBatchSize: number;
 }
 
+const RETRY_LATER = { "retry-after": "30" };
 const NOT_JSON_RPC = "Invalid Request: not a JSON-RPC 2.0 message";
 const NOT_ACCEPTABLE_POST = "Not Acceptable: the client must accept application/json (and text/event-stream to receive streams)";
 
@@ -42,7 +43,7 @@ const NOT_ACCEPTABLE_POST = "Not Acceptable: the client must accept application/
  * revisions, with sessions or without, plus the 2026-07-28 per-request era through the SDK.
  */
 export class StreamableEndpoint {
-  private readonly sessions = new Map<string, HttpSession>();
+  private readonly sessions: SessionTable;
   private readonly shared: HttpSession | undefined;
   private readonly fastLane: FastLane;
   private modern: McpHttpHandler | undefined;
@@ -51,6 +52,7 @@ export class StreamableEndpoint {
 
   constructor(private readonly fastmcp: FastMCP, private readonly options: StreamableOptions) {
     this.fastLane = new FastLane(fastmcp.dispatcher);
+    this.sessions = new SessionTable(options);
     if (options.stateless) {
       this.shared = new HttpSession(undefined, fastmcp, options);
       // connect() wires the transport synchronously before its first await, so no message can be missed.
@@ -81,8 +83,7 @@ export class StreamableEndpoint {
   async close(): Promise<void> {
     this.closed = true;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
-    const sessions = [...this.sessions.values()];
-    this.sessions.clear();
+    const sessions = this.sessions.drain();
     await Promise.all([...sessions, ...(this.shared ? [this.shared] : [])].map((session) => session.close()));
     await this.modern?.close();
   }
@@ -219,7 +220,7 @@ export class StreamableEndpoint {
     if (this.options.stateless) return this.methodNotAllowed();
     const session = this.sessionFor(c, auth);
     if (session instanceof Response) return session;
-    this.sessions.delete(session.id!);
+    this.sessions.remove(session);
     await session.close();
     return new Response(null, { status: 204 });
   }
@@ -239,12 +240,15 @@ export class StreamableEndpoint {
       return jsonRpcErrorResponse(400, ProtocolErrorCode.InvalidRequest, "Invalid Request: initialize starts a new session and must not carry an Mcp-Session-Id");
     }
     if (this.closed) return jsonRpcErrorResponse(503, -32000, "The server is shutting down");
-    if (this.sessions.size >= this.options.maxSessions) {
-      return jsonRpcErrorResponse(429, -32000, "Too many open sessions: try again later", { "retry-after": "30" });
+    const principal = principalOf(c, auth);
+    const refusal = this.sessions.admit(principal);
+    if (refusal === "principal") {
+      return jsonRpcErrorResponse(429, -32000, `Too many open sessions for this client: all ${this.options.maxSessionsPerPrincipal} are busy; end one with DELETE or try again later`, RETRY_LATER);
     }
-    const session = new HttpSession(randomUUID(), this.fastmcp, this.options, ownerOf(auth));
-    this.sessions.set(session.id!, session);
-    session.server.onclose = chain(session.server.onclose, () => this.sessions.delete(session.id!));
+    if (refusal === "server") return jsonRpcErrorResponse(429, -32000, "Too many open sessions: try again later", RETRY_LATER);
+    const session = new HttpSession(randomUUID(), this.fastmcp, this.options, ownerOf(auth), principal);
+    this.sessions.add(session);
+    session.server.onclose = chain(session.server.onclose, () => this.sessions.remove(session));
     await session.connect();
     this.startSweeper();
     return session;
@@ -267,18 +271,8 @@ export class StreamableEndpoint {
   private startSweeper(): void {
     if (this.sweeper !== undefined || this.options.sessionIdleTimeoutMs <= 0) return;
     const every = Math.min(60_000, Math.max(1_000, this.options.sessionIdleTimeoutMs / 4));
-    this.sweeper = setInterval(() => this.expireIdleSessions(), every);
+    this.sweeper = setInterval(() => this.sessions.expireIdleSince(Date.now() - this.options.sessionIdleTimeoutMs), every);
     this.sweeper.unref?.();
-  }
-
-  private expireIdleSessions(): void {
-    const cutoff = Date.now() - this.options.sessionIdleTimeoutMs;
-    for (const [id, session] of this.sessions) {
-      if (session.lastSeen < cutoff && session.idle) {
-        this.sessions.delete(id);
-        void session.close();
-      }
-    }
   }
 }
 
