@@ -443,6 +443,51 @@ describe(`ClientMetadataDocumentFetcher: HTTP caching (${certificate ? "https" :
     expect(requestsFor(clientId)).toHaveLength(2);
   });
 
+  it("keeps a Cache-Control: private document (this cache is private to the server)", async () => {
+    const clientId = documentUrl();
+    serveDocument(clientId, { body: validDocument(clientId), headers: { "cache-control": "private, max-age=120" } });
+    const documents = fetcher();
+    await documents.get(clientId);
+    advanceClock(119);
+    await documents.get(clientId);
+    expect(requestsFor(clientId)).toHaveLength(1);
+  });
+
+  it("does not serve a stale document on stale-if-error: a failed refetch fails", async () => {
+    const clientId = documentUrl();
+    let healthy = true;
+    serveDocument(clientId, () => (healthy ? { body: validDocument(clientId), headers: { "cache-control": "max-age=5, stale-if-error=600", etag: '"v1"' } } : { status: 503 }));
+    const documents = fetcher();
+    await documents.get(clientId);
+    healthy = false;
+    advanceClock(6);
+    await failure(documents.get(clientId), "fetch_failed");
+  });
+
+  it("does not serve a stale document on stale-while-revalidate: it waits for the refetch", async () => {
+    const clientId = documentUrl();
+    let version = 1;
+    serveDocument(clientId, () => ({ body: validDocument(clientId, { client_name: `Version ${version}` }), headers: { "cache-control": "max-age=5, stale-while-revalidate=600" } }));
+    const documents = fetcher();
+    await documents.get(clientId);
+    version = 2;
+    advanceClock(6);
+    expect((await documents.get(clientId)).client_name).toBe("Version 2");
+  });
+
+  it("uses the cached document once after a 304 that names another ETag, then fetches it whole", async () => {
+    const clientId = documentUrl();
+    serveDocument(clientId, (request): Reply =>
+      request.headers["if-none-match"] ? { status: 304, headers: { etag: '"other"' } } : { body: validDocument(clientId), headers: { "cache-control": "max-age=5", etag: '"v1"' } },
+    );
+    const documents = fetcher();
+    const first = await documents.get(clientId);
+    advanceClock(6);
+    expect(await documents.get(clientId)).toEqual(first);
+    await documents.get(clientId);
+    expect(requestsFor(clientId).map((request) => request.headers["if-none-match"])).toEqual([undefined, '"v1"', undefined]);
+  });
+
   it("fails instead of serving a stale document when the refetch fails, and recovers when the server does (after the failure's period)", async () => {
     const clientId = documentUrl();
     let healthy = true;

@@ -2,7 +2,7 @@
  * Client ID Metadata Documents (CIMD, MCP 2025-11-25): a client whose `client_id` is an https URL
  * is described by the JSON document at that URL. The fetcher gets it through {@link safeFetch},
  * checks it (same rules as dynamic registration, public clients only) and caches it as HTTP
- * caching headers say.
+ * caching headers say ({@link DocumentCachePolicy}: a private cache, within our bounds).
  *
  * A document whose lifetime has passed is only used again once the server confirms it (200 or
  * 304): when the refetch fails, `get` fails too instead of serving the stale copy, so that a
@@ -14,7 +14,7 @@
  */
 import { parseRegistrationRequest } from "./registration.js";
 import { OAuthError } from "../errors.js";
-import { freshnessLifetime, hasFreshnessHeaders } from "./http-cache.js";
+import { DocumentCachePolicy, type CacheBounds, type Validators } from "./http-cache.js";
 import { DEFAULT_TIMEOUT_MS, safeFetch, SsrfError, type SafeFetchResponse } from "./ssrf.js";
 import type { OAuthClientInformation } from "../types.js";
 import { hasDotSegment, hasOnlyUriCharacters, hasWhitespaceOrControl, quoteUri, splitAuthority, splitUri } from "./uri-syntax.js";
@@ -48,7 +48,7 @@ export interface ClientMetadataDocumentFetcherOptions {
   timeoutMs?: number;
   /** Documents kept, least recently used dropped first (default 1,000); as many failures are kept besides. */
   cacheSize?: number;
-  /** Lifetime of a document served without caching headers (default 3,600 s). */
+  /** Lifetime of a document whose response states none (no `max-age`, no `Expires`; default 3,600 s). */
   defaultCacheSeconds?: number;
   /** Longest lifetime honoured, whatever the headers ask (default 86,400 s). */
   maxCacheSeconds?: number;
@@ -94,11 +94,9 @@ interface CachedFailure {
 
 interface CachedDocument {
   readonly client: OAuthClientInformation;
+  readonly policy: DocumentCachePolicy;
   /** Milliseconds since the epoch after which the document must be revalidated. */
   readonly freshUntil: number;
-  readonly lifetimeSeconds: number;
-  readonly etag: string | undefined;
-  readonly lastModified: string | undefined;
 }
 
 /** Fetches, validates and caches Client ID Metadata Documents. */
@@ -106,6 +104,7 @@ export class ClientMetadataDocumentFetcher {
   private readonly cache: LeastRecentlyUsed<CachedDocument>;
   private readonly failures: LeastRecentlyUsed<CachedFailure>;
   private readonly inFlight = new Map<string, Promise<OAuthClientInformation>>();
+  private readonly cacheBounds: CacheBounds;
   private readonly options: Required<Omit<ClientMetadataDocumentFetcherOptions, "ca" | "report">> & Pick<ClientMetadataDocumentFetcherOptions, "ca" | "report">;
 
   constructor(options: ClientMetadataDocumentFetcherOptions = {}) {
@@ -123,6 +122,7 @@ export class ClientMetadataDocumentFetcher {
     };
     this.cache = new LeastRecentlyUsed(this.options.cacheSize);
     this.failures = new LeastRecentlyUsed(this.options.cacheSize);
+    this.cacheBounds = { defaultSeconds: this.options.defaultCacheSeconds, maxSeconds: this.options.maxCacheSeconds };
   }
 
   /**
@@ -161,15 +161,13 @@ export class ClientMetadataDocumentFetcher {
   }
 
   private async refetch(clientId: string, cached: CachedDocument | undefined): Promise<OAuthClientInformation> {
-    const response = await this.fetch(clientId, cached);
-    const now = Date.now();
+    const response = await this.fetch(clientId, cached?.policy.validators());
     if (response.status === 304 && cached) {
-      const lifetime = hasFreshnessHeaders(response.headers) ? this.lifetimeOf(response, now) : cached.lifetimeSeconds;
-      this.store(clientId, cached.client, response, lifetime, now, cached);
+      this.store(clientId, cached.client, cached.policy.revalidated(response));
       return cached.client;
     }
     const client = documentClient(clientId, response.body);
-    this.store(clientId, client, response, this.lifetimeOf(response, now), now);
+    this.store(clientId, client, DocumentCachePolicy.of(clientId, response, this.cacheBounds));
     return client;
   }
 
@@ -185,13 +183,13 @@ export class ClientMetadataDocumentFetcher {
     }
   }
 
-  private async fetch(clientId: string, cached: CachedDocument | undefined): Promise<SafeFetchResponse> {
+  private async fetch(clientId: string, validators: Validators | undefined): Promise<SafeFetchResponse> {
     try {
       return await safeFetch(clientId, {
         maxBytes: this.options.maxBytes,
         timeoutMs: this.options.timeoutMs,
-        ifNoneMatch: cached?.etag,
-        ifModifiedSince: cached?.lastModified,
+        ifNoneMatch: validators?.ifNoneMatch,
+        ifModifiedSince: validators?.ifModifiedSince,
         allowPrivateAddresses: this.options.allowPrivateAddresses,
         allowHttp: this.options.allowHttp,
         ca: this.options.ca,
@@ -202,19 +200,15 @@ export class ClientMetadataDocumentFetcher {
     }
   }
 
-  private lifetimeOf(response: SafeFetchResponse, now: number): number | undefined {
-    return freshnessLifetime(response.headers, now, { defaultSeconds: this.options.defaultCacheSeconds, maxSeconds: this.options.maxCacheSeconds });
-  }
-
-  private store(clientId: string, client: OAuthClientInformation, response: SafeFetchResponse, lifetime: number | undefined, now: number, previous?: CachedDocument): void {
-    const etag = headerValue(response.headers.etag) ?? previous?.etag;
-    const lastModified = headerValue(response.headers["last-modified"]) ?? previous?.lastModified;
+  private store(clientId: string, client: OAuthClientInformation, policy: DocumentCachePolicy): void {
+    const lifetime = policy.freshnessSeconds();
+    const { ifNoneMatch, ifModifiedSince } = policy.validators();
     // Nothing to keep: not allowed to, or stale at once with nothing to revalidate it by.
-    if (lifetime === undefined || (lifetime === 0 && etag === undefined && lastModified === undefined)) {
+    if (lifetime === undefined || (lifetime === 0 && ifNoneMatch === undefined && ifModifiedSince === undefined)) {
       this.cache.delete(clientId);
       return;
     }
-    this.cache.set(clientId, { client, freshUntil: now + lifetime * 1000, lifetimeSeconds: lifetime, etag, lastModified });
+    this.cache.set(clientId, { client, policy, freshUntil: Date.now() + lifetime * 1000 });
   }
 }
 
@@ -312,8 +306,4 @@ function unsupportedAuthMethod(method: unknown): string | undefined {
   }
   if (method === "private_key_jwt") return "token_endpoint_auth_method private_key_jwt is not supported by this server; use none";
   return `token_endpoint_auth_method ${JSON.stringify(method)} is not supported; use none`;
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
