@@ -6,7 +6,7 @@
 import { decodeJwt } from "jose";
 import { OAuthClientFlowError, OAuthError, UnauthorizedError } from "@modelcontextprotocol/client";
 import { openSystemBrowser } from "../client/auth/browser.js";
-import { OAuthFlowError, OAuthUnreachableError } from "../client/auth/errors.js";
+import { NoOAuthMetadataError, OAuthFlowError, OAuthUnreachableError } from "../client/auth/errors.js";
 import { OAuth } from "../client/auth/oauth.js";
 import { defaultTokenStore, ServerTokenStore, type SavedTokens } from "../client/auth/token-store.js";
 import type { KeyValueStore } from "../storage/store.js";
@@ -258,6 +258,8 @@ function translateLoginError(server: string, error: unknown): unknown {
   if (timeout) return new CliError(`Login timed out: ${lowerFirst(messageOf(timeout))}; run the command again to retry`, { cause: error });
   const failed = named("AuthorizationFailedError") ?? named("CallbackIssuerMismatchError");
   if (failed) return new CliError(`Login failed: ${messageOf(failed)}`, { cause: error });
+  const noOAuth = chain.find((entry): entry is NoOAuthMetadataError => entry instanceof NoOAuthMetadataError);
+  if (noOAuth) return new CliError(`Login failed: ${noOAuth.problem}. Get a token from whoever issues them and pass it to list or call with --token <token>`, { cause: error });
   // A URL of the login elsewhere (named by the server's metadata) that could not be reached: not the server itself.
   const endpoint = chain.find((entry): entry is OAuthUnreachableError => entry instanceof OAuthUnreachableError);
   if (endpoint && !sameOrigin(endpoint.url, server)) return new CliError(messageOf(endpoint), { cause: error });

@@ -1,7 +1,7 @@
 export { Client, type CallToolOptions, type ClientOptions, type ToolCallResult } from "./client.js";
 export type { ClientTarget, StdioTarget } from "./target.js";
 export { OAuth, type OAuthOptions } from "./auth/oauth.js";
-export { OAuthFlowError, OAuthUnreachableError } from "./auth/errors.js";
+export { NoOAuthMetadataError, OAuthFlowError, OAuthUnreachableError } from "./auth/errors.js";
 export type { OpenBrowser } from "./auth/browser.js";
 export {
   AuthorizationDeniedError,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FastMCP } from "fastmcp-ts";
-import { RemoteAuthProvider } from "fastmcp-ts/auth";
+import { JWTKeyPair, JWTVerifier, RemoteAuthProvider } from "fastmcp-ts/auth";
 import { serveHttp as serveInProcess } from "../helpers/http.js";
 import { startTodoServer, type ServerProcess } from "../helpers/todo-server.js";
 import { UserAgent, type AuthorizationOutcome } from "../helpers/user-agent.js";
@@ -473,6 +473,22 @@ describe("--auth oauth when the server's OAuth metadata points somewhere unreach
       expect(result.stderr).not.toContain("is the server running");
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe("--auth oauth against a server that only validates tokens (JWTVerifier, no OAuth metadata)", () => {
+  it("says to pass a token with --token, not the library's auth: \"<token>\"", async () => {
+    const keys = JWTKeyPair.generate();
+    const mcp = new FastMCP({ name: "tokens-only", auth: new JWTVerifier({ publicKey: keys.publicKey, issuer: "https://idp.example", audience: "tokens-only" }) });
+    await using server = await serveInProcess(mcp);
+    const env = { FASTMCP_CONFIG_DIR: newConfigDir() };
+    for (const command of [["list", server.url!, "--auth", "oauth"], ["call", server.url!, "whoami", "--auth", "oauth"], ["login", server.url!]]) {
+      const result = await runCli([...command, "--no-browser"], { env });
+      expectOneLineFailure(result, `${server.url} asks for a token but says nowhere how to log in`, 1);
+      expect(result.stderr).toMatch(/pass it to list or call with --token <token>\n$/);
+      expect(result.stderr).not.toContain("auth:");
+      expect(result.stderr).not.toContain("visit:");
     }
   });
 });

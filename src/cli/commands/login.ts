@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
 import { Client } from "../../client/client.js";
+import { NoOAuthMetadataError } from "../../client/auth/errors.js";
 import { ServerTokenStore } from "../../client/auth/token-store.js";
 import type { KeyValueStore } from "../../storage/store.js";
-import { CliError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { commonFlags } from "../flags.js";
 import {
   cliTokenStore,
@@ -92,7 +93,8 @@ export const command = defineCommand({
         } else {
           // A refresh cannot widen a grant: asking for more than is held needs a new authorization.
           await oauth.login({ force: args.force === true || held !== undefined }).catch(async (error: unknown) => {
-            throw (await withoutOAuth(store, server)) ?? error;
+            if (error instanceof NoOAuthMetadataError) await forgetDiscovery(store, server);
+            throw error;
           });
         }
       });
@@ -105,17 +107,11 @@ export const command = defineCommand({
   },
 });
 
-/**
- * A server that advertises no OAuth metadata at all (RFC 9728 nor RFC 8414): the SDK then guesses
- * endpoints at its origin, and fails on the first one. Says so instead, and drops what was stored.
- */
-async function withoutOAuth(store: KeyValueStore, server: string): Promise<CliError | undefined> {
+/** Nothing to log in to: forget what the attempt stored, unless tokens or registrations are kept too. */
+async function forgetDiscovery(store: KeyValueStore, server: string): Promise<void> {
   const storage = new ServerTokenStore(store, server);
   const record = await storage.read();
-  const discovered = record.discovery;
-  if (!discovered || discovered.resourceMetadata || discovered.authorizationServerMetadata) return undefined;
   if (Object.keys(record.tokens).length === 0 && Object.keys(record.clients).length === 0) await storage.clear();
-  return new CliError(`Login failed: ${server} does not advertise OAuth (no protected resource metadata, no authorization server metadata): there is nothing to log in to`);
 }
 
 /** Whether the granted scopes include every requested one (nothing requested: yes). */

@@ -37,3 +37,34 @@ export class OAuthUnreachableError extends OAuthFlowError {
     this.reason = request.reason;
   }
 }
+
+/**
+ * The MCP server asks for a token but publishes nowhere how to log in: its tokens come from
+ * elsewhere (a JWTVerifier server, say). `missing` says which metadata is absent: all of it, or
+ * that of the authorization server its protected resource metadata names. The message ends with
+ * the library's advice (`auth: "<token>"`); `problem` is the same without it, for callers that
+ * pass tokens another way (the CLI's --token).
+ */
+export class NoOAuthMetadataError extends OAuthFlowError {
+  override name = "NoOAuthMetadataError";
+  readonly serverUrl: string;
+  readonly missing: "oauth-metadata" | "authorization-server-metadata";
+  /** The authorization server the protected resource metadata names (with `authorization-server-metadata`). */
+  readonly authorizationServerUrl: string | undefined;
+
+  constructor(serverUrl: string, authorizationServerUrl: string | undefined, options?: ErrorOptions) {
+    super("", options);
+    this.serverUrl = serverUrl;
+    this.missing = authorizationServerUrl === undefined ? "oauth-metadata" : "authorization-server-metadata";
+    this.authorizationServerUrl = authorizationServerUrl;
+    this.message = `${this.problem}. Get a token from whoever issues them and pass it as auth: "<token>"`;
+  }
+
+  /** What is wrong, in a sentence, without advice. */
+  get problem(): string {
+    const where = this.authorizationServerUrl === undefined
+      ? "it publishes no OAuth metadata (no RFC 9728 protected resource metadata, no RFC 8414 / OpenID Connect authorization server metadata)"
+      : `its protected resource metadata names ${this.authorizationServerUrl}, which publishes no OAuth metadata (RFC 8414 / OpenID Connect)`;
+    return `${this.serverUrl} asks for a token but says nowhere how to log in: ${where}`;
+  }
+}

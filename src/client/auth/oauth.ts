@@ -11,7 +11,7 @@ import { MemoryStore } from "../../storage/memory.js";
 import type { KeyValueStore } from "../../storage/store.js";
 import { assertWebUrl, openSystemBrowser, type OpenBrowser } from "./browser.js";
 import { CallbackServer } from "./callback-server.js";
-import { OAuthFlowError, OAuthUnreachableError } from "./errors.js";
+import { NoOAuthMetadataError, OAuthFlowError, OAuthUnreachableError } from "./errors.js";
 import { oauthFetch, purposeOf, requestFailureIn, type OAuthFetch } from "./oauth-fetch.js";
 import { StoredClientProvider } from "./sdk-provider.js";
 import { defaultTokenStore, ServerTokenStore, type ServerRecord } from "./token-store.js";
@@ -246,10 +246,7 @@ export class OAuth implements SdkAuthProvider {
       return new OAuthUnreachableError({ url: failed.url, purpose, reason: failed.reason, serverUrl: serverUrl.href, hint }, { cause: error });
     }
     if (discovery && !discovery.authorizationServerMetadata) {
-      const where = discovery.resourceMetadata
-        ? `its protected resource metadata names ${discovery.authorizationServerUrl}, which publishes no OAuth metadata (RFC 8414 / OpenID Connect)`
-        : "it publishes no OAuth metadata (no RFC 9728 protected resource metadata, no RFC 8414 / OpenID Connect authorization server metadata)";
-      return new OAuthFlowError(`${serverUrl.href} asks for a token but says nowhere how to log in: ${where}. Get a token from whoever issues them and pass it as auth: "<token>"`, { cause: error });
+      return new NoOAuthMetadataError(serverUrl.href, discovery.resourceMetadata ? discovery.authorizationServerUrl : undefined, { cause: error });
     }
     if (!discovery && fetchFn.lastUrl && (error instanceof SyntaxError || (error as Error | undefined)?.name === "ZodError")) {
       return new OAuthFlowError(`The OAuth metadata at ${fetchFn.lastUrl} is not valid: ${describeInvalid(error)}`, { cause: error });

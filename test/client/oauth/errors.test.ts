@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { FastMCP } from "fastmcp-ts";
 import { InMemoryOAuthProvider, JWTKeyPair, JWTVerifier, LocalOAuthProvider, RemoteAuthProvider } from "fastmcp-ts/auth";
-import { Client, OAuth, OAuthFlowError, OAuthUnreachableError } from "fastmcp-ts/client";
+import { Client, NoOAuthMetadataError, OAuth, OAuthFlowError, OAuthUnreachableError } from "fastmcp-ts/client";
 import { MemoryStore } from "fastmcp-ts/storage";
 import { freePort } from "../../helpers/ports.js";
 import { SCOPES, scriptedBrowser, startServer, TOOL, textOf, USER, watchMcpTraffic, type McpServer } from "./helpers.js";
@@ -27,14 +27,16 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
 
 /**
  * An "authorization server" on loopback that answers every metadata URL with `metadata(origin)` (a
- * string as it is), and registers every client that asks at /register.
+ * string as it is), and registers every client that asks at /register; with no metadata
+ * (undefined), answers 404 to everything.
  */
 async function stubAuthorizationServer(metadata: (origin: string) => unknown): Promise<{ origin: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const body = metadata(origin);
+    if (body === undefined) return void res.writeHead(404).end();
     if (req.method === "POST" && req.url === "/register") return void registerAny(req, res);
     if (!req.url?.includes("/.well-known/")) return void res.writeHead(404).end();
-    const body = metadata(origin);
     res.writeHead(200, { "content-type": "application/json" }).end(typeof body === "string" ? body : JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -114,11 +116,32 @@ describe("a JWTVerifier server (tokens from elsewhere, no OAuth metadata)", () =
     const opened: string[] = [];
     const client = new Client(server.url, { auth: new OAuth({ openBrowser: (url) => void opened.push(url) }) });
     const failure = await failureOf(client.connect());
+    expect(failure).toBeInstanceOf(NoOAuthMetadataError);
     expect(failure).toBeInstanceOf(OAuthFlowError);
+    expect(failure).toMatchObject({ serverUrl: server.url, missing: "oauth-metadata" });
     expect(failure.message).toContain(server.url);
     expect(failure.message).toMatch(/no OAuth metadata|publishes no/);
-    expect(failure.message).toMatch(/auth: "<token>"/);
+    expect(failure.message).toMatch(/auth: "<token>"$/);
+    // The problem on its own, for callers that give their own advice (the CLI: --token).
+    const problem = (failure as NoOAuthMetadataError).problem;
+    expect(failure.message.startsWith(problem)).toBe(true);
+    expect(problem).not.toMatch(/<token>/);
     expect(opened).toHaveLength(0);
+  });
+
+  it("protected resource metadata naming an authorization server without OAuth metadata: says which one", async () => {
+    const bare = await stubAuthorizationServer(() => undefined);
+    const remote = await startServer((baseUrl) => new RemoteAuthProvider({ authorizationServerUrl: bare.origin, baseUrl }));
+    try {
+      const failure = await failureOf(new Client(remote.url, { auth: new OAuth({ openBrowser: () => undefined }) }).connect());
+      expect(failure).toBeInstanceOf(NoOAuthMetadataError);
+      expect(failure).toMatchObject({ serverUrl: remote.url, missing: "authorization-server-metadata", authorizationServerUrl: bare.origin });
+      expect(failure.message).toContain(`names ${bare.origin}, which publishes no OAuth metadata`);
+      expect(failure.message).toMatch(/auth: "<token>"$/);
+    } finally {
+      await remote.close();
+      await bare.close();
+    }
   });
 });
 
