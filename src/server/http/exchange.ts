@@ -13,6 +13,8 @@ export interface ExchangeOptions {
   canStream: boolean;
   /** The body was a JSON-RPC batch: answer with an array. */
   batch: boolean;
+  /** Headers of every answer: the session id. */
+  headers: Record<string, string>;
   /** Headers of a JSON answer: the content type and the session id. */
   jsonHeaders: Record<string, string>;
   /** The client can resume a closed stream (a session whose streams are primed), so closing one mid-request loses nothing. */
@@ -23,7 +25,8 @@ export interface ExchangeOptions {
 
 /**
  * The answer to one POST carrying requests. It resolves `response` either with a JSON body once
- * every request is answered, or with an SSE stream as soon as something must be streamed.
+ * every request is answered or cancelled, or with an SSE stream as soon as something must be
+ * streamed.
  */
 export class Exchange {
   readonly response: Promise<Response>;
@@ -52,6 +55,15 @@ export class Exchange {
   /** Every request has been registered: the exchange may end once they are all answered. */
   seal(): void {
     this.sealed = true;
+    if (this.done) this.finish();
+  }
+
+  /**
+   * One of the exchange's requests was cancelled: it is never answered (the spec's rule), and the
+   * exchange stops waiting for it, so the POST ends once the others are answered.
+   */
+  withdraw(): void {
+    this.expected--;
     if (this.done) this.finish();
   }
 
@@ -96,6 +108,11 @@ export class Exchange {
   private settleJson(): void {
     if (this.settled) return;
     this.settled = true;
+    // Every request was cancelled: nothing to say, as for a POST of notifications.
+    if (this.answers.length === 0) {
+      this.settle(new Response(null, { status: 202, headers: this.options.headers }));
+      return;
+    }
     const body = this.options.batch ? this.answers : this.answers[0];
     this.settle(new Response(JSON.stringify(body), { status: 200, headers: this.options.jsonHeaders }));
   }

@@ -74,12 +74,9 @@ export class HttpSessionTransport implements Transport {
       if (this.sessionId === undefined) return;
       const internal = this.internalIdOf(message.params?.requestId as RequestId | undefined);
       if (internal === undefined) return;
-      const pending = this.pending.get(internal)!;
-      if (pending.abort) {
-        pending.abort.abort(message.params?.reason);
-        return;
-      }
-      this.onmessage?.({ ...message, params: { ...message.params, requestId: internal } }, extra);
+      const pending = this.withdraw(internal);
+      if (pending.abort) pending.abort.abort(message.params?.reason);
+      else this.onmessage?.({ ...message, params: { ...message.params, requestId: internal } }, extra);
       return;
     }
     this.onmessage?.(message, extra);
@@ -87,12 +84,11 @@ export class HttpSessionTransport implements Transport {
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.closed) return;
-    if (("result" in message || "error" in message) && typeof message.id === "number") {
-      const pending = this.pending.get(message.id);
-      if (pending) {
-        this.complete(message.id, { ...message, id: pending.originalId } as JSONRPCMessage);
-        return;
-      }
+    if ("result" in message || "error" in message) {
+      // A response to nothing pending answers a cancelled request: the client must not get it.
+      const pending = typeof message.id === "number" ? this.pending.get(message.id) : undefined;
+      if (pending) this.complete(message.id as number, { ...message, id: pending.originalId } as JSONRPCMessage);
+      return;
     }
     const related = options?.relatedRequestId;
     if (typeof related === "number" && this.emitFor(related, message)) return;
@@ -110,6 +106,17 @@ export class HttpSessionTransport implements Transport {
     this.standalone?.close();
     this.standalone = undefined;
     this.onclose?.();
+  }
+
+  /**
+   * Forgets a cancelled request, as the SDK's own transports settle one on a delivered
+   * cancellation: it gets no response and its POST no longer waits for it.
+   */
+  private withdraw(id: number): PendingRequest {
+    const pending = this.pending.get(id)!;
+    this.pending.delete(id);
+    pending.exchange.withdraw();
+    return pending;
   }
 
   private internalIdOf(originalId: RequestId | undefined): number | undefined {

@@ -130,6 +130,7 @@ export class StreamableEndpoint {
       mode: this.options.responseMode,
       canStream: acceptsEventStream(accept),
       batch,
+      headers: session.headers,
       jsonHeaders: session.jsonHeaders,
       resumable: session.primes,
       stream: () => session.newStream(),
