@@ -1,6 +1,7 @@
 import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "./access-token.js";
-import { baseUrlOf, joinUrl } from "./urls.js";
+import { reportToStderr } from "./report.js";
+import { AuthConfigurationError, baseUrlOf, joinUrl, loopbackPortMismatch } from "./urls.js";
 
 export interface AuthProviderOptions {
   /** The server's public URL, without the MCP path (`https://mcp.example.com`). */
@@ -27,15 +28,46 @@ export interface AuthRoute {
  * (metadata, OAuth endpoints) and describe where clients get tokens.
  */
 export abstract class AuthProvider {
-  readonly baseUrl: string | undefined;
   readonly resourceBaseUrl: string | undefined;
   readonly requiredScopes: readonly string[];
   private mcpPath = "/mcp";
+  #baseUrl: string | undefined;
 
   constructor(options: AuthProviderOptions = {}) {
-    this.baseUrl = options.baseUrl === undefined ? undefined : baseUrlOf(options.baseUrl, "baseUrl");
+    this.#baseUrl = options.baseUrl === undefined ? undefined : baseUrlOf(options.baseUrl, "baseUrl");
     this.resourceBaseUrl = options.resourceBaseUrl === undefined ? undefined : baseUrlOf(options.resourceBaseUrl, "resourceBaseUrl");
     this.requiredScopes = Object.freeze([...(options.requiredScopes ?? [])]);
+  }
+
+  /** The server's public URL: as configured, or where `run()` listens when it was left out. */
+  get baseUrl(): string | undefined {
+    return this.#baseUrl;
+  }
+
+  /**
+   * Whether this provider cannot serve without a public URL (it publishes discovery documents or
+   * OAuth endpoints). Such a provider without `baseUrl` gets it from `run()`, and mounting its
+   * app elsewhere without one is an error.
+   */
+  protected get needsBaseUrl(): boolean {
+    return false;
+  }
+
+  /**
+   * Called by `run()` once it listens, with the URL it listens at (`http://127.0.0.1:8001`), or
+   * undefined for a wildcard address, which is no URL a client can use. A provider without a
+   * `baseUrl` takes this one; one whose loopback `baseUrl` names another port warns: clients
+   * would be sent where nothing listens.
+   */
+  serveAt(origin: string | undefined): void {
+    const configured = this.#baseUrl;
+    if (configured === undefined) {
+      if (origin !== undefined) this.#baseUrl = baseUrlOf(origin, "the address run() listens at");
+      else if (this.needsBaseUrl) throw new AuthConfigurationError(`${this.constructor.name} needs baseUrl: the server listens on a wildcard address, which is not a URL clients can reach`);
+      return;
+    }
+    const mismatch = origin === undefined ? undefined : loopbackPortMismatch(configured, origin);
+    if (mismatch) reportToStderr(`warning: ${this.constructor.name} baseUrl ${configured} names port ${mismatch.configured}, but the server listens on port ${mismatch.listening}: clients will be sent to a port where nothing answers (leave baseUrl out to use the port run() listens on)`);
   }
 
   /** The token's identity and grants, or null when the token is not acceptable. */
@@ -81,6 +113,9 @@ export abstract class AuthProvider {
 
   /** Tells the provider the MCP endpoint's path; the HTTP app calls it before serving. */
   bind(mcpPath: string): void {
+    if (this.needsBaseUrl && this.#baseUrl === undefined) {
+      throw new AuthConfigurationError(`${this.constructor.name} needs baseUrl (the public URL of this server) when its app is mounted without mcp.run(), which would set it to where it listens`);
+    }
     this.mcpPath = mcpPath;
   }
 

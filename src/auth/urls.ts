@@ -51,3 +51,16 @@ export function joinUrl(base: string, path: string): string {
   const trimmed = path.replace(/^\/+|\/+$/g, "");
   return trimmed ? `${base}/${trimmed}` : base;
 }
+
+/**
+ * When `configured` is a loopback URL whose port differs from the one of `listening` (both
+ * absolute http(s) URLs), the two ports; otherwise undefined. A public baseUrl is left alone:
+ * behind a proxy the public port rarely is the one the server listens on.
+ */
+export function loopbackPortMismatch(configured: string, listening: string): { configured: string; listening: string } | undefined {
+  const url = new URL(configured);
+  if (!isLoopbackUrl(url)) return undefined;
+  const port = (u: URL) => u.port || (u.protocol === "https:" ? "443" : "80");
+  const served = new URL(listening);
+  return port(url) === port(served) ? undefined : { configured: port(url), listening: port(served) };
+}

@@ -88,14 +88,32 @@ async function runStdio(fastmcp: FastMCP): Promise<RunningServer> {
 }
 
 async function runHttp(fastmcp: FastMCP, transport: "http" | "sse", options: RunOptions): Promise<RunningServer> {
-  // A misconfigured provider (an encryption key that opens nothing in its store) fails here, not on each request.
-  await fastmcp.auth?.ready();
   const host = options.host ?? "127.0.0.1";
   const guard = isLoopbackHost(host) && !options.allowedHosts && !options.allowedOrigins ? loopbackGuard() : {};
-  const http = createHttpApp(fastmcp, { ...fastmcp.httpDefaults, ...guard, ...options, transport });
-  const server = createAdaptorServer({ fetch: http.app.fetch }) as NodeHttpServer;
+  // Listen first: an auth provider without a baseUrl takes the URL it is served at (port 0 included).
+  let serve: ((request: Request, env: unknown) => Response | Promise<Response>) | undefined;
+  let started: Promise<void> | undefined;
+  let app: ReturnType<typeof createHttpApp> | undefined;
+  const server = createAdaptorServer({ fetch: (request: Request, env: unknown) => serve ? serve(request, env) : started!.then(() => serve!(request, env)) }) as NodeHttpServer;
   await listen(server, host, options.port ?? 8000);
   const address = server.address() as AddressInfo;
+  const origin = isWildcardHost(host) ? undefined : `http://${formatHost(host)}:${address.port}`;
+  started = (async () => {
+    fastmcp.auth?.serveAt(origin);
+    // A misconfigured provider (an encryption key that opens nothing in its store) fails here, not on each request.
+    await fastmcp.auth?.ready();
+    const http = createHttpApp(fastmcp, { ...fastmcp.httpDefaults, ...guard, ...options, transport });
+    serve = http.app.fetch;
+    app = http;
+  })();
+  try {
+    await started;
+  } catch (error) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+  const http = app!;
   const path = options.path ?? fastmcp.httpDefaults.path ?? (transport === "sse" ? "/sse" : "/mcp");
   const url = `http://${formatHost(host)}:${address.port}${path}`;
   if (options.banner ?? true) process.stderr.write(`fastmcp-ts: "${fastmcp.name}" serving ${transport === "sse" ? "SSE" : "Streamable HTTP"} at ${url}\n`);
@@ -126,6 +144,11 @@ function listen(server: NodeHttpServer, host: string, port: number): Promise<voi
       resolve();
     });
   });
+}
+
+/** An address that means "every interface": no URL a client could use. */
+function isWildcardHost(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "[::]" || host === "";
 }
 
 function formatHost(host: string): string {

@@ -31,3 +31,14 @@ export class OAuthError extends FastMCPError {
     return { error: this.error, error_description: this.description };
   }
 }
+
+/**
+ * A refusal because a limit was reached (too many registrations, from one address or in all):
+ * answered 429 with a Retry-After header.
+ */
+export class OAuthLimitError extends OAuthError {
+  override name = "OAuthLimitError";
+  constructor(description: string, readonly retryAfterSeconds: number) {
+    super("temporarily_unavailable", description);
+  }
+}

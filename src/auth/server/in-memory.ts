@@ -4,9 +4,7 @@ import { OAuthError } from "./errors.js";
 import { OAuthProvider, type OAuthProviderOptions } from "./provider.js";
 import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken } from "./types.js";
 
-export interface InMemoryOAuthProviderOptions extends Omit<OAuthProviderOptions, "baseUrl"> {
-  /** Default `http://127.0.0.1:8000`, where `fastmcp-ts run --transport http` serves. */
-  baseUrl?: string | URL;
+export interface InMemoryOAuthProviderOptions extends OAuthProviderOptions {
   /** Access token lifetime. Default 3600 s. */
   accessTokenTtlSeconds?: number;
   /** Authorization code lifetime. Default 300 s. */
@@ -48,7 +46,7 @@ export class InMemoryOAuthProvider extends OAuthProvider {
   private readonly subject: string;
 
   constructor(options: InMemoryOAuthProviderOptions = {}) {
-    super({ ...options, baseUrl: options.baseUrl ?? "http://127.0.0.1:8000" });
+    super(options);
     this.accessTtl = options.accessTokenTtlSeconds ?? 3600;
     this.codeTtl = options.authorizationCodeTtlSeconds ?? 300;
     this.graceSeconds = options.refreshTokenGraceSeconds ?? 10;

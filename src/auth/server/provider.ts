@@ -4,15 +4,17 @@ import { protectedResourceMetadataUrl, protectedResourceRoutes, type ProtectedRe
 import { AuthProvider, type AuthProviderOptions, type AuthRoute } from "../provider.js";
 import { reportToStderr } from "../report.js";
 import { AuthConfigurationError, baseUrlOf, joinUrl } from "../urls.js";
-import { authorizationServerMetadataRoutes, type OAuthServerMetadata } from "./endpoints/metadata.js";
-import { authorizeEndpoint } from "./endpoints/authorize.js";
 import { ClientMetadataDocumentFetcher, isClientMetadataDocumentUrl, type ClientMetadataDocumentFetcherOptions } from "./clients/metadata-document.js";
-import { OAuthError } from "./errors.js";
-import { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
 import { appendQuery } from "./clients/redirect-uri.js";
+import type { AuthorizationServer, RegistrationPolicy } from "./contract.js";
+import { authorizeEndpoint } from "./endpoints/authorize.js";
+import { preflight } from "./endpoints/cors.js";
+import { authorizationServerMetadataRoutes, type OAuthServerMetadata } from "./endpoints/metadata.js";
 import { registerEndpoint } from "./endpoints/register.js";
 import { revokeEndpoint } from "./endpoints/revoke.js";
 import { tokenEndpoint } from "./endpoints/token.js";
+import { OAuthError } from "./errors.js";
+import { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
 import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken, TokenEndpointAuthMethod } from "./types.js";
 
 export interface ClientRegistrationOptions {
@@ -26,6 +28,18 @@ export interface ClientRegistrationOptions {
   rateLimit?: RateLimitOptions | false;
   /** Token endpoint authentication methods clients may register. Default all three. */
   allowedAuthMethods?: readonly TokenEndpointAuthMethod[];
+  /**
+   * How long a registered client that has not been used yet (no grant) is kept, in seconds; a
+   * client that got a grant lives as long as its grants. Default 86,400 (a day). For providers
+   * that keep clients in a store (LocalOAuthProvider).
+   */
+  unusedClientTtlSeconds?: number;
+  /**
+   * Most registered clients not used yet: past it `/register` answers 429 until some expire or
+   * get used. Default 10,000. Clients identified by a metadata document are not counted (nothing
+   * is stored for them). For providers that keep clients in a store (LocalOAuthProvider).
+   */
+  maxUnusedClients?: number;
 }
 
 export interface RevocationOptions {
@@ -34,8 +48,11 @@ export interface RevocationOptions {
 }
 
 export interface OAuthProviderOptions extends AuthProviderOptions {
-  /** Where this server's OAuth endpoints live: `https://mcp.example.com` (include any mount prefix). */
-  baseUrl: string | URL;
+  /**
+   * Where this server's OAuth endpoints live: `https://mcp.example.com` (include any mount prefix).
+   * Left out, `mcp.run()` sets it to where it listens (a loopback server in development).
+   */
+  baseUrl?: string | URL;
   /** The issuer identifier (metadata `issuer`, token `iss`, RFC 9207 `iss`). Default `baseUrl`. */
   issuerUrl?: string | URL;
   /** A page documenting this server for developers (`service_documentation`). */
@@ -76,23 +93,21 @@ const DEFAULT_REGISTRATION_RATE: RateLimitOptions = { requests: 20, windowSecond
  * aliases), `/authorize`, `/token`, `/register`, `/revoke`, and the RFC 9728 protected resource
  * metadata of the MCP endpoint, which names this server as its authorization server.
  */
-export abstract class OAuthProvider extends AuthProvider {
-  declare readonly baseUrl: string;
-  readonly issuerUrl: string;
+export abstract class OAuthProvider extends AuthProvider implements AuthorizationServer {
   readonly serviceDocumentationUrl: string | undefined;
-  /** @internal */ readonly registration: Required<Omit<ClientRegistrationOptions, "rateLimit" | "validScopes" | "defaultScopes">> & Pick<ClientRegistrationOptions, "validScopes" | "defaultScopes">;
+  /** @internal */ readonly registration: RegistrationPolicy;
   /** @internal */ readonly registrationLimiter: RateLimiter | undefined;
   /** @internal */ readonly revocationEnabled: boolean;
   /** @internal */ readonly trustProxyHeaders: boolean;
   readonly additionalResources: readonly string[];
   protected readonly onError: (error: unknown) => void;
+  private readonly configuredIssuerUrl: string | undefined;
   private readonly metadataDocuments: ClientMetadataDocumentFetcher | undefined;
   private readonly metadataDocumentsOverHttp: boolean;
 
-  constructor(options: OAuthProviderOptions) {
-    if (options?.baseUrl === undefined) throw new AuthConfigurationError(`${new.target.name} needs baseUrl: the public URL of this server's OAuth endpoints`);
+  constructor(options: OAuthProviderOptions = {}) {
     super(options);
-    this.issuerUrl = options.issuerUrl === undefined ? this.baseUrl : baseUrlOf(options.issuerUrl, "issuerUrl");
+    this.configuredIssuerUrl = options.issuerUrl === undefined ? undefined : baseUrlOf(options.issuerUrl, "issuerUrl");
     this.serviceDocumentationUrl = options.serviceDocumentationUrl === undefined ? undefined : String(options.serviceDocumentationUrl);
     const registration = typeof options.clientRegistration === "object" ? options.clientRegistration : { enabled: options.clientRegistration !== false };
     this.registration = {
@@ -112,8 +127,29 @@ export abstract class OAuthProvider extends AuthProvider {
       return canonical;
     }));
     const cimd = options.clientMetadataDocuments ?? true;
-    this.metadataDocuments = cimd === false ? undefined : new ClientMetadataDocumentFetcher(cimd === true ? {} : cimd);
+    this.metadataDocuments = cimd === false ? undefined : new ClientMetadataDocumentFetcher({ report: this.onError, ...(cimd === true ? {} : cimd) });
     this.metadataDocumentsOverHttp = typeof cimd === "object" && cimd.allowHttp === true;
+  }
+
+  /** Where this server's OAuth endpoints live. Throws until it is known (set, or taken from `run()`). */
+  override get baseUrl(): string {
+    const url = super.baseUrl;
+    if (url === undefined) throw new AuthConfigurationError(`${this.constructor.name} has no baseUrl yet: pass baseUrl, or serve it with mcp.run(), which sets it to where it listens`);
+    return url;
+  }
+
+  /** Whether the base URL is known yet. */
+  get hasBaseUrl(): boolean {
+    return super.baseUrl !== undefined;
+  }
+
+  /** The issuer identifier (metadata `issuer`, token `iss`, RFC 9207 `iss`): `issuerUrl`, else `baseUrl`. */
+  get issuerUrl(): string {
+    return this.configuredIssuerUrl ?? this.baseUrl;
+  }
+
+  protected override get needsBaseUrl(): boolean {
+    return true;
   }
 
   // ---- The contract a subclass implements ----------------------------------------------------
@@ -233,12 +269,8 @@ export abstract class OAuthProvider extends AuthProvider {
     const registered = await this.getClient(clientId);
     if (registered) return registered;
     if (!this.metadataDocuments || !isClientMetadataDocumentUrl(clientId, { allowHttp: this.metadataDocumentsOverHttp })) return undefined;
-    try {
-      return await this.metadataDocuments.get(clientId);
-    } catch (error) {
-      this.onError(error);
-      return undefined;
-    }
+    // The fetcher reports its failures itself, at most once per URL and period.
+    return this.metadataDocuments.get(clientId).catch(() => undefined);
   }
 
   /** Whether `resource` (RFC 8707) names this server's MCP endpoint. */
@@ -280,18 +312,6 @@ export abstract class OAuthProvider extends AuthProvider {
   report(error: unknown): void {
     this.onError(error);
   }
-}
-
-/** Browser-based MCP clients call the token, registration and revocation endpoints cross-origin. */
-export const OAUTH_CORS_HEADERS = {
-  "access-control-allow-origin": "*",
-  "access-control-allow-methods": "POST, OPTIONS",
-  "access-control-allow-headers": "authorization, content-type, mcp-protocol-version",
-  "access-control-max-age": "86400",
-} as const;
-
-function preflight(): Response {
-  return new Response(null, { status: 204, headers: OAUTH_CORS_HEADERS });
 }
 
 /** Scheme and host lower-cased, no fragment, no trailing slash (RFC 8707 / MCP canonical URI). */

@@ -17,6 +17,25 @@ export class RateLimiter {
 
   /** Counts one request; returns the seconds to wait when over the limit, else undefined. */
   hit(key: string, now = Date.now()): number | undefined {
+    const window = this.count(key, now);
+    if (window.count <= this.options.requests) return undefined;
+    return Math.max(1, Math.ceil((window.start + this.options.windowSeconds * 1000 - now) / 1000));
+  }
+
+  /** Whether `key` is over the limit right now, without counting a request. */
+  exceeded(key: string, now = Date.now()): number | undefined {
+    const window = this.windows.get(key);
+    if (!window || now - window.start >= this.options.windowSeconds * 1000 || window.count < this.options.requests) return undefined;
+    return Math.max(1, Math.ceil((window.start + this.options.windowSeconds * 1000 - now) / 1000));
+  }
+
+  /** Gives back a request counted by {@link hit} (it turned out not to count, say a successful login). */
+  refund(key: string): void {
+    const window = this.windows.get(key);
+    if (window && window.count > 0) window.count--;
+  }
+
+  private count(key: string, now: number): { start: number; count: number } {
     const windowMs = this.options.windowSeconds * 1000;
     let window = this.windows.get(key);
     if (!window || now - window.start >= windowMs) {
@@ -26,8 +45,7 @@ export class RateLimiter {
       this.windows.set(key, window);
     }
     window.count++;
-    if (window.count <= this.options.requests) return undefined;
-    return Math.max(1, Math.ceil((window.start + windowMs - now) / 1000));
+    return window;
   }
 
   private evictOldest(now: number, windowMs: number): void {

@@ -3,7 +3,7 @@ import { parseScopes } from "../../access-token.js";
 import { OAuthError } from "../errors.js";
 import { errorPage } from "../html.js";
 import { isValidCodeChallenge } from "../pkce.js";
-import type { OAuthProvider } from "../provider.js";
+import type { AuthorizationServer } from "../contract.js";
 import { redirectResponse } from "./responses.js";
 import { readForm, repeatedParameters } from "./request-body.js";
 import { resolveRedirectUri } from "../clients/redirect-uri.js";
@@ -15,7 +15,7 @@ import type { AuthorizationParams, OAuthClientInformation } from "../types.js";
  * errors are shown as a page: redirecting them would make this server an open redirector.
  * Afterwards every error goes back to the client with `state` and `iss`.
  */
-export function authorizeEndpoint(provider: OAuthProvider): (c: HonoContext) => Promise<Response> {
+export function authorizeEndpoint(provider: AuthorizationServer): (c: HonoContext) => Promise<Response> {
   return async (c) => {
     let params: URLSearchParams;
     try {
@@ -60,7 +60,7 @@ export function authorizeEndpoint(provider: OAuthProvider): (c: HonoContext) => 
   };
 }
 
-function validate(provider: OAuthProvider, client: OAuthClientInformation, params: URLSearchParams, target: Pick<AuthorizationParams, "redirectUri" | "redirectUriProvidedExplicitly" | "state">): AuthorizationParams {
+function validate(provider: AuthorizationServer, client: OAuthClientInformation, params: URLSearchParams, target: Pick<AuthorizationParams, "redirectUri" | "redirectUriProvidedExplicitly" | "state">): AuthorizationParams {
   const responseType = params.get("response_type");
   if (responseType !== "code") {
     throw new OAuthError(responseType ? "unsupported_response_type" : "invalid_request", responseType ? `response_type ${responseType} is not supported: use code` : "response_type is missing: use code");
@@ -85,7 +85,7 @@ function validate(provider: OAuthProvider, client: OAuthClientInformation, param
  * required scopes. Checked against what the server supports, not against the client's first
  * registration: MCP clients register the scopes of their first challenge and later step up.
  */
-export function requestedScopes(provider: OAuthProvider, client: OAuthClientInformation, scope: string | null): string[] {
+export function requestedScopes(provider: AuthorizationServer, client: OAuthClientInformation, scope: string | null): string[] {
   const asked = scope === null ? parseScopes(client.scope ?? provider.registration.defaultScopes?.join(" ") ?? provider.requiredScopes.join(" ")) : parseScopes(scope);
   const scopes = [...new Set(asked)].filter((s) => s !== "offline_access");
   const supported = provider.scopesSupported;
@@ -96,7 +96,7 @@ export function requestedScopes(provider: OAuthProvider, client: OAuthClientInfo
   return scopes;
 }
 
-function unknownClient(provider: OAuthProvider): Response {
+function unknownClient(provider: AuthorizationServer): Response {
   const hint = provider.registration.enabled ? " If you use an MCP client, remove this server and add it again so the client registers anew." : "";
   const response = errorPage(400, "Unknown application", `This application is not registered with this server (or its registration expired).${hint}`);
   if (provider.registration.enabled) response.headers.set("link", `<${provider.endpointUrl("/register")}>; rel="registration"`);

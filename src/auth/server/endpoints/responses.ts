@@ -1,4 +1,4 @@
-import type { OAuthError, OAuthErrorCode } from "../errors.js";
+import { OAuthLimitError, type OAuthError, type OAuthErrorCode } from "../errors.js";
 
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
 
@@ -15,6 +15,7 @@ const STATUS: Partial<Record<OAuthErrorCode, number>> = {
 
 /** A JSON OAuth error response (RFC 6749 §5.2, RFC 7591 §3.2.2). */
 export function oauthErrorResponse(error: OAuthError, options: { status?: number; headers?: Record<string, string> } = {}): Response {
+  if (error instanceof OAuthLimitError) return jsonResponse(error.toJSON(), 429, { ...options.headers, "retry-after": String(error.retryAfterSeconds) });
   return jsonResponse(error.toJSON(), options.status ?? STATUS[error.error] ?? 400, options.headers);
 }
 

@@ -1,6 +1,7 @@
 import type { Context as HonoContext } from "hono";
 import { OAuthError } from "../errors.js";
-import { OAUTH_CORS_HEADERS, type OAuthProvider } from "../provider.js";
+import type { AuthorizationServer } from "../contract.js";
+import { OAUTH_CORS_HEADERS } from "./cors.js";
 import { readForm } from "./request-body.js";
 import { authenticate, tokenError } from "./token.js";
 
@@ -8,7 +9,7 @@ import { authenticate, tokenError } from "./token.js";
  * `/revoke` (RFC 7009): the client revokes one of its own tokens, and what was issued with it.
  * The answer is 200 whether or not the token existed (§2.2): an unknown token tells nothing.
  */
-export function revokeEndpoint(provider: OAuthProvider): (c: HonoContext) => Promise<Response> {
+export function revokeEndpoint(provider: AuthorizationServer): (c: HonoContext) => Promise<Response> {
   return async (c) => {
     try {
       const form = await readForm(c);
@@ -31,12 +32,12 @@ export function revokeEndpoint(provider: OAuthProvider): (c: HonoContext) => Pro
   };
 }
 
-async function access(provider: OAuthProvider, clientId: string, value: string) {
+async function access(provider: AuthorizationServer, clientId: string, value: string) {
   const token = await provider.loadAccessToken(value);
   return token && token.clientId === clientId ? token : undefined;
 }
 
-async function refresh(provider: OAuthProvider, clientId: string, value: string) {
+async function refresh(provider: AuthorizationServer, clientId: string, value: string) {
   const client = await provider.resolveClient(clientId);
   const token = client ? await provider.loadRefreshToken(client, value) : undefined;
   return token && token.clientId === clientId ? token : undefined;

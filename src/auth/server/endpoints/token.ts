@@ -3,7 +3,8 @@ import { parseScopes } from "../../access-token.js";
 import { authenticateClient, clientCredentialsFrom } from "../clients/registration.js";
 import { OAuthError } from "../errors.js";
 import { verifyCodeVerifier } from "../pkce.js";
-import { OAUTH_CORS_HEADERS, type OAuthProvider } from "../provider.js";
+import type { AuthorizationServer } from "../contract.js";
+import { OAUTH_CORS_HEADERS } from "./cors.js";
 import { BodyError, readForm } from "./request-body.js";
 import { jsonResponse, oauthErrorResponse } from "./responses.js";
 import type { OAuthClientInformation, OAuthTokenResponse } from "../types.js";
@@ -19,7 +20,7 @@ export interface AuthenticatedClient {
  * `/token`: the authorization_code and refresh_token grants. Every answer is `no-store`; errors
  * follow RFC 6749 §5.2, with invalid_client and invalid_grant as 401 as MCP clients expect.
  */
-export function tokenEndpoint(provider: OAuthProvider): (c: HonoContext) => Promise<Response> {
+export function tokenEndpoint(provider: AuthorizationServer): (c: HonoContext) => Promise<Response> {
   return async (c) => {
     try {
       const form = await readForm(c);
@@ -32,7 +33,7 @@ export function tokenEndpoint(provider: OAuthProvider): (c: HonoContext) => Prom
   };
 }
 
-export function tokenError(provider: OAuthProvider, error: unknown): Response {
+export function tokenError(provider: AuthorizationServer, error: unknown): Response {
   if (error instanceof BodyError) return oauthErrorResponse(error, { status: error.status, headers: OAUTH_CORS_HEADERS });
   if (error instanceof ClientAuthenticationError) {
     return oauthErrorResponse(error, { headers: { ...OAUTH_CORS_HEADERS, ...(error.usedBasic ? { "www-authenticate": 'Basic realm="oauth"' } : {}) } });
@@ -49,7 +50,7 @@ class ClientAuthenticationError extends OAuthError {
 }
 
 /** RFC 6749 §2.3: the client and its credentials, by the method it registered. */
-export async function authenticate(provider: OAuthProvider, c: HonoContext, form: URLSearchParams): Promise<AuthenticatedClient> {
+export async function authenticate(provider: AuthorizationServer, c: HonoContext, form: URLSearchParams): Promise<AuthenticatedClient> {
   const authorization = c.req.header("authorization");
   // RFC 6749 §5.2: a client that tried the Authorization header gets 401 with WWW-Authenticate,
   // whatever was wrong with it (malformed, another scheme, an empty secret for a confidential client).
@@ -66,7 +67,7 @@ export async function authenticate(provider: OAuthProvider, c: HonoContext, form
   return { client, usedBasic };
 }
 
-async function grant(provider: OAuthProvider, client: OAuthClientInformation, form: URLSearchParams): Promise<OAuthTokenResponse> {
+async function grant(provider: AuthorizationServer, client: OAuthClientInformation, form: URLSearchParams): Promise<OAuthTokenResponse> {
   const grantType = form.get("grant_type");
   if (!grantType) throw new OAuthError("invalid_request", "grant_type is missing");
   if (grantType !== "authorization_code" && grantType !== "refresh_token") throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported`);
@@ -75,7 +76,7 @@ async function grant(provider: OAuthProvider, client: OAuthClientInformation, fo
   return grantType === "authorization_code" ? authorizationCodeGrant(provider, client, form) : refreshTokenGrant(provider, client, form);
 }
 
-async function authorizationCodeGrant(provider: OAuthProvider, client: OAuthClientInformation, form: URLSearchParams): Promise<OAuthTokenResponse> {
+async function authorizationCodeGrant(provider: AuthorizationServer, client: OAuthClientInformation, form: URLSearchParams): Promise<OAuthTokenResponse> {
   const value = form.get("code");
   if (!value) throw new OAuthError("invalid_request", "code is missing");
   const verifier = form.get("code_verifier");
@@ -97,7 +98,7 @@ function invalidCode(): OAuthError {
   return new OAuthError("invalid_grant", "The authorization code is invalid, expired, already used, or was issued to another client");
 }
 
-async function refreshTokenGrant(provider: OAuthProvider, client: OAuthClientInformation, form: URLSearchParams): Promise<OAuthTokenResponse> {
+async function refreshTokenGrant(provider: AuthorizationServer, client: OAuthClientInformation, form: URLSearchParams): Promise<OAuthTokenResponse> {
   const value = form.get("refresh_token");
   if (!value) throw new OAuthError("invalid_request", "refresh_token is missing");
   const token = await provider.loadRefreshToken(client, value);
@@ -113,7 +114,7 @@ async function refreshTokenGrant(provider: OAuthProvider, client: OAuthClientInf
 }
 
 /** RFC 8707 §2.2: a resource at the token endpoint must be the one the grant is for. */
-function checkResource(provider: OAuthProvider, form: URLSearchParams, granted: string | undefined): void {
+function checkResource(provider: AuthorizationServer, form: URLSearchParams, granted: string | undefined): void {
   const resource = form.get("resource");
   if (resource === null) return;
   if (provider.resourceFor(resource) !== (granted ?? provider.resourceUrl)) throw new OAuthError("invalid_target", "The grant was issued for another resource");

@@ -1,31 +1,24 @@
 import type { Context as HonoContext } from "hono";
-import type { AuthRoute } from "../../provider.js";
 import { clientAddress } from "../../../http/client-address.js";
-import { OAuthError } from "../errors.js";
-import { errorPage, pageHeaders } from "../html.js";
+import type { AuthRoute } from "../../provider.js";
 import { readForm } from "../endpoints/request-body.js";
 import { redirectResponse } from "../endpoints/responses.js";
+import { OAuthError } from "../errors.js";
+import { errorPage, pageHeaders } from "../html.js";
+import type { PendingAuthorization } from "../models/transactions.js";
 import type { OAuthClientInformation } from "../types.js";
-import type { CsrfTokens } from "./csrf.js";
 import { consentPage, loginPage } from "./pages.js";
-import type { LocalOAuthProvider, TransactionRecord } from "../local/provider.js";
-import type { Authenticate, LocalUser } from "../local/users.js";
-
-/** What the login and consent pages need from their provider. */
-export interface Interaction {
-  provider: LocalOAuthProvider;
-  csrf: Promise<CsrfTokens>;
-  authenticate: Promise<Authenticate>;
-  scopeDescriptions: Readonly<Record<string, string>>;
-}
+import type { InteractionPort, InteractionServices, SignedInUser } from "./port.js";
 
 const SESSION_COOKIE = "fastmcp_session";
 
-/** An open transaction, its client, and the request it came with. */
+/** An open transaction and its client, with the services of the pages. */
 interface Step {
-  id: string;
-  transaction: TransactionRecord;
+  /** The sealed transaction, as the `txn` parameter carries it. */
+  txn: string;
+  pending: PendingAuthorization;
   client: OAuthClientInformation;
+  services: InteractionServices;
 }
 
 /**
@@ -33,61 +26,62 @@ interface Step {
  * and password) and `/consent` (approve or deny this application). Both are plain HTML forms that
  * work without JavaScript, with a CSRF token per transaction, and never framed.
  */
-export function interactionRoutes(interaction: Interaction): AuthRoute[] {
+export function interactionRoutes(port: InteractionPort): AuthRoute[] {
   return [
-    { method: "GET", path: "/login", handler: (c) => guard(interaction, () => showLogin(interaction, c)) },
-    { method: "POST", path: "/login", handler: (c) => guard(interaction, () => submitLogin(interaction, c)) },
-    { method: "GET", path: "/consent", handler: (c) => guard(interaction, () => showConsent(interaction, c)) },
-    { method: "POST", path: "/consent", handler: (c) => guard(interaction, () => submitConsent(interaction, c)) },
+    { method: "GET", path: "/login", handler: (c) => guard(port, () => showLogin(port, c)) },
+    { method: "POST", path: "/login", handler: (c) => guard(port, () => submitLogin(port, c)) },
+    { method: "GET", path: "/consent", handler: (c) => guard(port, () => showConsent(port, c)) },
+    { method: "POST", path: "/consent", handler: (c) => guard(port, () => submitConsent(port, c)) },
   ];
 }
 
-async function guard(interaction: Interaction, handle: () => Promise<Response>): Promise<Response> {
+async function guard(port: InteractionPort, handle: () => Promise<Response>): Promise<Response> {
   try {
     return await handle();
   } catch (error) {
     if (error instanceof OAuthError) return errorPage(400, "Invalid request", error.description);
-    interaction.provider.report(error);
+    port.report(error);
     return errorPage(500, "Something went wrong", "The server could not complete this step. Try again from your application.");
   }
 }
 
-async function openStep(interaction: Interaction, id: string | null | undefined): Promise<Step | Response> {
-  const transaction = id ? await interaction.provider.transaction(id) : undefined;
-  if (!id || !transaction) return expired();
-  const client = await interaction.provider.resolveClient(transaction.clientId);
+async function openStep(port: InteractionPort, txn: string | null | undefined): Promise<Step | Response> {
+  const services = await port.services();
+  const pending = services.transactions.open(txn);
+  if (!txn || !pending) return expired();
+  const client = await port.resolveClient(pending.clientId);
   if (!client) return errorPage(400, "Unknown application", "The application that started this sign-in is no longer registered.");
-  return { id, transaction, client };
+  return { txn, pending, client, services };
 }
 
 function expired(): Response {
   return errorPage(400, "This sign-in has expired", "This sign-in link is no longer valid (it expired or was already used). Start again from your application.");
 }
 
-async function currentUser(interaction: Interaction, c: HonoContext): Promise<LocalUser | undefined> {
-  return interaction.provider.session(interaction.provider.cookies.read(c, SESSION_COOKIE));
+function currentUser(port: InteractionPort, step: Step, c: HonoContext): Promise<SignedInUser | undefined> {
+  return step.services.sessions.user(port.cookies.read(c, SESSION_COOKIE));
 }
 
-function stepUrl(interaction: Interaction, page: "/login" | "/consent", id: string): string {
-  return `${interaction.provider.endpointUrl(page)}?txn=${encodeURIComponent(id)}`;
+function stepUrl(port: InteractionPort, page: "/login" | "/consent", step: Step): string {
+  return `${port.endpointUrl(page)}?txn=${encodeURIComponent(step.txn)}`;
 }
 
 // ---- Login ------------------------------------------------------------------------------------
 
-async function showLogin(interaction: Interaction, c: HonoContext): Promise<Response> {
-  const step = await openStep(interaction, c.req.query("txn"));
+async function showLogin(port: InteractionPort, c: HonoContext): Promise<Response> {
+  const step = await openStep(port, c.req.query("txn"));
   if (step instanceof Response) return step;
-  if (await currentUser(interaction, c)) return redirectResponse(stepUrl(interaction, "/consent", step.id));
-  return renderLogin(interaction, c, step, 200);
+  if (await currentUser(port, step, c)) return redirectResponse(stepUrl(port, "/consent", step));
+  return renderLogin(port, c, step, 200);
 }
 
-async function renderLogin(interaction: Interaction, c: HonoContext, step: Step, status: number, error?: { message: string; username: string }): Promise<Response> {
-  const csrf = (await interaction.csrf).issue(c, step.id);
+function renderLogin(port: InteractionPort, c: HonoContext, step: Step, status: number, error?: { message: string; username: string }): Response {
+  const csrf = step.services.csrf.issue(c, step.pending.id);
   const html = loginPage({
-    serverName: interaction.provider.serverName,
+    serverName: port.serverName,
     clientName: step.client.client_name ?? step.client.client_id,
-    action: interaction.provider.endpointUrl("/login"),
-    transaction: step.id,
+    action: port.endpointUrl("/login"),
+    transaction: step.txn,
     csrf: csrf.token,
     ...(error ? { error: error.message, username: error.username } : {}),
   });
@@ -96,51 +90,52 @@ async function renderLogin(interaction: Interaction, c: HonoContext, step: Step,
   return new Response(html, { status, headers });
 }
 
-async function submitLogin(interaction: Interaction, c: HonoContext): Promise<Response> {
+async function submitLogin(port: InteractionPort, c: HonoContext): Promise<Response> {
   const form = await readForm(c);
-  const step = await openStep(interaction, form.get("txn"));
+  const step = await openStep(port, form.get("txn"));
   if (step instanceof Response) return step;
-  if (!(await interaction.csrf).verify(c, step.id, form.get("csrf"))) return sessionMismatch();
-  const address = clientAddress(c, interaction.provider.trustProxyHeaders);
-  const wait = interaction.provider.loginLimiter.attempt(address);
-  if (wait !== undefined) {
-    return renderLogin(interaction, c, step, 429, { message: `Too many sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, username: form.get("username") ?? "" });
-  }
+  const { services } = step;
+  if (!services.csrf.verify(c, step.pending.id, form.get("csrf"))) return sessionMismatch();
   const username = (form.get("username") ?? "").trim();
   const password = form.get("password") ?? "";
-  const user = username && password ? await (await interaction.authenticate)(username, password) : null;
-  if (!user) return renderLogin(interaction, c, step, 401, { message: "Wrong username or password.", username });
-  interaction.provider.loginLimiter.succeeded(address);
-  const session = await interaction.provider.startSession(user);
-  const response = redirectResponse(stepUrl(interaction, "/consent", step.id));
-  response.headers.append("set-cookie", interaction.provider.cookies.serialize(SESSION_COOKIE, session.id, session.ttlSeconds));
+  const attempt = { address: clientAddress(c, port.trustProxyHeaders), account: username, knownDevice: services.devices.knows(c, username) };
+  const wait = port.throttle.attempt(attempt);
+  if (wait !== undefined) {
+    return renderLogin(port, c, step, 429, { message: `Too many sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, username });
+  }
+  const user = username && password ? await services.checkPassword(username, password) : null;
+  if (!user) return renderLogin(port, c, step, 401, { message: "Wrong username or password.", username });
+  port.throttle.succeeded(attempt);
+  const session = await services.sessions.start(user);
+  const response = redirectResponse(stepUrl(port, "/consent", step));
+  response.headers.append("set-cookie", port.cookies.serialize(SESSION_COOKIE, session, services.sessions.ttlSeconds));
+  response.headers.append("set-cookie", services.devices.remember(username));
   return response;
 }
 
 // ---- Consent ----------------------------------------------------------------------------------
 
-async function showConsent(interaction: Interaction, c: HonoContext): Promise<Response> {
-  const step = await openStep(interaction, c.req.query("txn"));
+async function showConsent(port: InteractionPort, c: HonoContext): Promise<Response> {
+  const step = await openStep(port, c.req.query("txn"));
   if (step instanceof Response) return step;
-  const user = await currentUser(interaction, c);
-  if (!user) return redirectResponse(stepUrl(interaction, "/login", step.id));
-  const { params } = step.transaction;
-  if (await interaction.provider.hasConsent(user, step.client.client_id, params.scopes)) {
-    // Approved before: nothing to ask, provided this browser still holds the transaction.
-    const taken = await interaction.provider.takeTransaction(step.id);
-    if (!taken) return expired();
-    return redirectResponse(await interaction.provider.approve(user, step.client, taken.params));
+  const user = await currentUser(port, step, c);
+  if (!user) return redirectResponse(stepUrl(port, "/login", step));
+  const { params } = step.pending;
+  if (await step.services.consents.covers(user.subject, step.client.client_id, params.scopes)) {
+    // Approved before: nothing to ask, provided this transaction was not ended already.
+    if (!(await step.services.transactions.consume(step.pending))) return expired();
+    return redirectResponse(await step.services.approve(user, step.client, step.pending));
   }
-  const csrf = (await interaction.csrf).issue(c, step.id);
+  const csrf = step.services.csrf.issue(c, step.pending.id);
   const html = consentPage({
-    serverName: interaction.provider.serverName,
+    serverName: port.serverName,
     client: step.client,
     userName: user.name ?? user.subject,
     redirectUri: params.redirectUri,
     scopes: params.scopes,
-    scopeDescriptions: interaction.scopeDescriptions,
-    action: interaction.provider.endpointUrl("/consent"),
-    transaction: step.id,
+    scopeDescriptions: port.scopeDescriptions,
+    action: port.endpointUrl("/consent"),
+    transaction: step.txn,
     csrf: csrf.token,
   });
   const headers = pageHeaders();
@@ -148,31 +143,28 @@ async function showConsent(interaction: Interaction, c: HonoContext): Promise<Re
   return new Response(html, { status: 200, headers });
 }
 
-async function submitConsent(interaction: Interaction, c: HonoContext): Promise<Response> {
+async function submitConsent(port: InteractionPort, c: HonoContext): Promise<Response> {
   const form = await readForm(c);
-  const id = form.get("txn");
-  const step = await openStep(interaction, id);
+  const step = await openStep(port, form.get("txn"));
   if (step instanceof Response) return step;
-  const csrf = await interaction.csrf;
-  if (!csrf.verify(c, step.id, form.get("csrf"))) return sessionMismatch();
-  const user = await currentUser(interaction, c);
-  if (!user) return redirectResponse(stepUrl(interaction, "/login", step.id));
+  const { services, pending, client } = step;
+  // A second submission after the first ended it (its CSRF cookie is gone by then) is told so.
+  if (!services.csrf.verify(c, pending.id, form.get("csrf"))) return (await services.transactions.ended(pending)) ? expired() : sessionMismatch();
+  const user = await currentUser(port, step, c);
+  if (!user) return redirectResponse(stepUrl(port, "/login", step));
   const action = form.get("action");
   if (action !== "approve" && action !== "deny") return errorPage(400, "Invalid request", "Choose Approve or Deny.");
-  const taken = await interaction.provider.takeTransaction(step.id);
-  if (!taken) return expired();
-  const { params } = taken;
-  const location = action === "deny"
-    ? interaction.provider.authorizationRedirect(params, { error: "access_denied", error_description: "The user denied the request" })
-    : await approveAndRemember(interaction, user, step.client, taken);
+  if (!(await services.transactions.consume(pending))) return expired();
+  let location: string;
+  if (action === "deny") {
+    location = port.authorizationRedirect(pending.params, { error: "access_denied", error_description: "The user denied the request" });
+  } else {
+    await services.consents.remember(user.subject, client.client_id, pending.params.scopes);
+    location = await services.approve(user, client, pending);
+  }
   const response = redirectResponse(location);
-  response.headers.append("set-cookie", csrf.clear(step.id));
+  response.headers.append("set-cookie", services.csrf.clear(pending.id));
   return response;
-}
-
-async function approveAndRemember(interaction: Interaction, user: LocalUser, client: OAuthClientInformation, transaction: TransactionRecord): Promise<string> {
-  await interaction.provider.rememberConsent(user, client.client_id, transaction.params.scopes);
-  return interaction.provider.approve(user, client, transaction.params);
 }
 
 function sessionMismatch(): Response {

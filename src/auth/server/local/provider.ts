@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
-import { jwtVerify, decodeProtectedHeader, type JWTPayload } from "jose";
+import { randomBytes } from "node:crypto";
+import { decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
 import { accessToken, clientIdFromClaims, scopesFromClaims, type AccessToken } from "../../access-token.js";
 import { jsonRoutes } from "../../metadata.js";
 import type { AuthRoute } from "../../provider.js";
@@ -7,24 +7,30 @@ import { withEnvironmentDefaults, type SettingSpec } from "../../settings.js";
 import { AuthConfigurationError, isLoopbackUrl } from "../../urls.js";
 import type { KeyPairAlgorithm } from "../../verifiers/key-pair.js";
 import { signatureTail, VerifiedTokenCache } from "../../verifiers/token-cache.js";
-import { hashSecret } from "../../../storage/encryption.js";
 import { scopedStore, type KeyValueStore } from "../../../storage/store.js";
 import type { OAuthServerMetadata } from "../endpoints/metadata.js";
 import { OAuthError } from "../errors.js";
-import { OAuthProvider, type OAuthProviderOptions } from "../provider.js";
-import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken } from "../types.js";
 import { CookiePolicy } from "../interaction/cookies.js";
 import { CsrfTokens } from "../interaction/csrf.js";
-import { assertDefaultEncryptionKey, developmentUser, resolveSecrets, type ProviderSecrets } from "./secrets.js";
-import { interactionRoutes, type Interaction } from "../interaction/routes.js";
-import { KeyRing } from "./key-ring.js";
-import { tableAuthenticator, type Authenticate, type LocalUser, type UserTable } from "./users.js";
-import { defaultLocalStore } from "./default-store.js";
+import { KnownDevices } from "../interaction/known-devices.js";
 import { LoginThrottle } from "../interaction/login-throttle.js";
+import type { InteractionPort, InteractionServices } from "../interaction/port.js";
+import { interactionRoutes } from "../interaction/routes.js";
+import { ClientRegistry } from "../models/clients.js";
+import { AuthorizationCodes } from "../models/codes.js";
+import { Consents } from "../models/consents.js";
+import { Grants, type GrantRecord } from "../models/grants.js";
+import { RefreshTokens, type LoadedRefreshToken } from "../models/refresh-tokens.js";
+import { LoginSessions } from "../models/sessions.js";
+import { Transactions, type PendingAuthorization } from "../models/transactions.js";
+import { OAuthProvider, type OAuthProviderOptions } from "../provider.js";
+import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken } from "../types.js";
+import { defaultLocalStore } from "./default-store.js";
+import { KeyRing } from "./key-ring.js";
+import { assertDefaultEncryptionKey, developmentUser, resolveSecrets } from "./secrets.js";
+import { tableAuthenticator, type Authenticate, type LocalUser, type UserTable } from "./users.js";
 
-export interface LocalOAuthProviderOptions extends Omit<OAuthProviderOptions, "baseUrl"> {
-  /** This server's public URL. Required (or FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_BASE_URL). */
-  baseUrl?: string | URL;
+export interface LocalOAuthProviderOptions extends OAuthProviderOptions {
   /** Checks a username and password. Or `users` for a fixed table (development). */
   authenticate?: Authenticate;
   /** Username → password (or password and details). For development and tests. */
@@ -78,32 +84,16 @@ const LOCAL_SETTINGS: SettingSpec<LocalOAuthProviderOptions> = {
 
 const SIGNING_ALGORITHMS: readonly KeyPairAlgorithm[] = ["RS256", "ES256", "EdDSA"];
 
-/** A grant: one user's approval of one client, which every token issued from it refers to. */
-interface GrantRecord {
-  clientId: string;
-  subject: string;
-  claims: Record<string, unknown>;
-  scopes: string[];
-  resource: string;
-}
 
-interface CodeRecord extends Omit<AuthorizationCode, "code"> {
-  grantId: string;
-}
-
-interface RefreshRecord {
-  grantId: string;
-  clientId: string;
-  scopes: string[];
-  resource: string;
-  expiresAt: number;
-  /** Set once used: a retry within `until` gets the same response again (sealed: it holds tokens). */
-  rotated?: { until: number; sealed: string };
-}
-
-/** A refresh token with the grant it belongs to (what `revokeToken` needs). */
-interface LocalRefreshToken extends RefreshToken {
-  grantId: string;
+/** Everything that needs the base URL and the store's secrets: made once both are known. */
+interface Runtime {
+  store: KeyValueStore;
+  keyRing: KeyRing;
+  clients: ClientRegistry;
+  grants: Grants;
+  codes: AuthorizationCodes;
+  refreshTokens: RefreshTokens;
+  interaction: InteractionServices;
 }
 
 /**
@@ -112,40 +102,39 @@ interface LocalRefreshToken extends RefreshToken {
  */
 const RESERVED_CLAIMS = new Set(["iss", "aud", "sub", "exp", "iat", "nbf", "jti", "scope", "scp", "client_id", "azp", "gid"]);
 
+/** How long a validated authorization request waits for the user to sign in and approve. */
+const TRANSACTION_TTL_SECONDS = 15 * 60;
+
 /**
  * A complete authorization server for real use: people sign in on a login page (your
  * `authenticate`, or a `users` table for development) and approve each application on a consent
  * page; access tokens are JWTs signed with the server's own key (published at
  * `/.well-known/jwks.json`, rotated with overlap), so other resource servers can verify them.
  * State lives in a {@link KeyValueStore}: a FileStore by default, a RedisStore for several
- * instances behind a load balancer.
+ * instances behind a load balancer. Clients, grants, codes, refresh tokens, consents and login
+ * sessions are models over that store (`../models`); the pages talk to it through a narrow port.
  */
 export class LocalOAuthProvider extends OAuthProvider {
-  readonly serverName: string;
-  /** @internal */ readonly store: KeyValueStore;
-  /** @internal */ readonly cookies: CookiePolicy;
-  /** @internal Failed password attempts: 20 per client address per 5 minutes. */
-  readonly loginLimiter = new LoginThrottle(20, 300);
+  /** @internal Failed password attempts (see LoginThrottle for the policy). */
+  readonly throttle = new LoginThrottle();
+  private readonly options: LocalOAuthProviderOptions;
   private readonly settings: Required<Pick<LocalOAuthProviderOptions,
-    "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "authorizationCodeTtlSeconds" | "refreshTokenGraceSeconds" | "loginSessionTtlSeconds" | "consentTtlSeconds" | "revocationCheckSeconds">>;
-  private readonly scopeDescriptions: Record<string, string>;
-  private readonly secrets: Promise<ProviderSecrets>;
-  private readonly keyRingReady: Promise<KeyRing>;
-  private readonly authenticateUser: Promise<Authenticate>;
+    "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "authorizationCodeTtlSeconds" | "refreshTokenGraceSeconds" | "loginSessionTtlSeconds" | "consentTtlSeconds" | "revocationCheckSeconds">>
+    & { signingAlgorithm: KeyPairAlgorithm; signingKeyRotationDays: number; unusedClientTtlSeconds: number; maxUnusedClients: number };
   private readonly verified = new VerifiedTokenCache<AccessToken>(10_000, () => true, signatureTail);
-  /** Grants this instance checked recently: id → when the check stops counting (ms). */
-  private readonly liveGrants = new Map<string, number>();
-  /** Revocations done by this instance so far: a grant read that overlapped one is not remembered. */
-  private revocations = 0;
+  /** The password check of `authenticate` or `users` (the development user's is made at start). */
+  private readonly passwordCheck: Authenticate | undefined;
+  private runtime: Promise<Runtime> | undefined;
+  /** The runtime once it is ready, for the synchronous token check. */
+  private started: Runtime | undefined;
+  private cookiePolicy: CookiePolicy | undefined;
+  private port: InteractionPort | undefined;
 
   constructor(options: LocalOAuthProviderOptions = {}) {
     options = withEnvironmentDefaults("LOCALOAUTHPROVIDER", options, LOCAL_SETTINGS);
-    if (options.baseUrl === undefined) {
-      throw new AuthConfigurationError("LocalOAuthProvider needs baseUrl (the public URL of this server): pass it, or set FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_BASE_URL");
-    }
-    super({ ...options, baseUrl: options.baseUrl });
-    this.serverName = options.serverName ?? new URL(this.baseUrl).host;
-    this.scopeDescriptions = { ...options.scopeDescriptions };
+    super(options);
+    this.options = options;
+    const registration = typeof options.clientRegistration === "object" ? options.clientRegistration : {};
     this.settings = {
       accessTokenTtlSeconds: positive(options.accessTokenTtlSeconds, 3600, "accessTokenTtlSeconds"),
       refreshTokenTtlSeconds: positive(options.refreshTokenTtlSeconds, 30 * 86_400, "refreshTokenTtlSeconds"),
@@ -154,56 +143,53 @@ export class LocalOAuthProvider extends OAuthProvider {
       loginSessionTtlSeconds: positive(options.loginSessionTtlSeconds, 12 * 3600, "loginSessionTtlSeconds"),
       consentTtlSeconds: nonNegative(options.consentTtlSeconds, 90 * 86_400, "consentTtlSeconds"),
       revocationCheckSeconds: nonNegative(options.revocationCheckSeconds, 5, "revocationCheckSeconds"),
+      signingAlgorithm: options.signingAlgorithm ?? "RS256",
+      signingKeyRotationDays: positive(options.signingKeyRotationDays, 90, "signingKeyRotationDays"),
+      unusedClientTtlSeconds: positive(registration.unusedClientTtlSeconds, 86_400, "clientRegistration.unusedClientTtlSeconds"),
+      maxUnusedClients: positive(registration.maxUnusedClients, 10_000, "clientRegistration.maxUnusedClients"),
     };
-    const backend = options.store ?? defaultLocalStore(this.issuerUrl);
-    this.store = scopedStore(backend, "fastmcp-oauth:");
-    this.cookies = new CookiePolicy(this.baseUrl);
     if (options.authenticate && options.users) throw new AuthConfigurationError("Pass either authenticate or users to LocalOAuthProvider, not both");
-    if (!options.authenticate && !options.users && !isLoopbackUrl(new URL(this.baseUrl))) {
-      throw new AuthConfigurationError("LocalOAuthProvider needs authenticate (your user check) or users: a development user is only made for a loopback baseUrl");
+    this.passwordCheck = options.authenticate ?? (options.users ? tableAuthenticator(options.users) : undefined);
+    // What can be known now fails now: nothing awaits ready() before a mounted app takes requests.
+    if (options.encryptionKey === undefined) {
+      if (options.store) assertDefaultEncryptionKey(options.store);
+    } else if (typeof options.encryptionKey !== "string" || options.encryptionKey === "") {
+      throw new AuthConfigurationError("LocalOAuthProvider encryptionKey must be a non-empty string");
     }
-    // What can be known now fails now: nothing awaits ready() before the server takes requests.
-    if (options.encryptionKey === undefined) assertDefaultEncryptionKey(backend);
-    else if (typeof options.encryptionKey !== "string" || options.encryptionKey === "") throw new AuthConfigurationError("LocalOAuthProvider encryptionKey must be a non-empty string");
-    const algorithm = options.signingAlgorithm ?? "RS256";
-    if (!SIGNING_ALGORITHMS.includes(algorithm)) throw new AuthConfigurationError(`LocalOAuthProvider signingAlgorithm must be one of ${SIGNING_ALGORITHMS.join(", ")}, got ${String(algorithm)}`);
-    this.secrets = resolveSecrets(backend, this.store, options.encryptionKey);
-    this.secrets.catch(() => undefined);
-    const rotationDays = positive(options.signingKeyRotationDays, 90, "signingKeyRotationDays");
-    this.keyRingReady = this.secrets.then(async ({ box }) => {
-      const ring = new KeyRing({
-        store: this.store,
-        box,
-        algorithm,
-        rotationSeconds: rotationDays * 86_400,
-        overlapSeconds: this.settings.accessTokenTtlSeconds + 300,
-      });
-      await ring.ready();
-      return ring;
-    });
-    this.keyRingReady.catch(() => undefined);
-    this.authenticateUser = options.authenticate
-      ? Promise.resolve(options.authenticate)
-      : options.users
-        ? Promise.resolve(tableAuthenticator(options.users))
-        : this.secrets.then(({ box }) => developmentUser(this.store, box, this.serverName)).then((users) => tableAuthenticator(users));
-    this.authenticateUser.catch(() => undefined);
+    if (!SIGNING_ALGORITHMS.includes(this.settings.signingAlgorithm)) {
+      throw new AuthConfigurationError(`LocalOAuthProvider signingAlgorithm must be one of ${SIGNING_ALGORITHMS.join(", ")}, got ${String(this.settings.signingAlgorithm)}`);
+    }
+    if (this.hasBaseUrl) this.start();
+  }
+
+  /** Shown on the login and consent pages: `serverName`, else the host of the base URL. */
+  get serverName(): string {
+    return this.options.serverName ?? new URL(this.baseUrl).host;
+  }
+
+  /** @internal The store behind every record, once started (scoped to this provider's keys). */
+  get store(): KeyValueStore | undefined {
+    return this.started?.store;
+  }
+
+  override serveAt(origin: string | undefined): void {
+    super.serveAt(origin);
+    if (this.runtime === undefined) this.start();
   }
 
   /** Resolves once the signing key and secrets are loaded (or generated): a bad encryption key fails here. */
   override async ready(): Promise<void> {
-    await this.keyRingReady;
-    await this.authenticateUser;
+    await this.running();
   }
 
   /** The published signing keys. */
   async jwks(): Promise<{ keys: object[] }> {
-    return (await this.keyRingReady).jwks();
+    return (await this.running()).keyRing.jwks();
   }
 
   /** Starts signing with a new key; the previous one stays published until its tokens expire. */
   async rotateSigningKey(): Promise<void> {
-    await (await this.keyRingReady).rotate();
+    await (await this.running()).keyRing.rotate();
   }
 
   override authorizationServerMetadata(): OAuthServerMetadata {
@@ -211,181 +197,69 @@ export class LocalOAuthProvider extends OAuthProvider {
   }
 
   override routes(): AuthRoute[] {
-    const csrf = this.secrets.then(({ hmacKey }) => new CsrfTokens(hmacKey, this.cookies, 15 * 60));
-    // Misconfigured secrets fail each page (reported through onError), not the process.
-    csrf.catch(() => undefined);
-    const interaction: Interaction = {
-      provider: this,
-      csrf,
-      authenticate: this.authenticateUser,
-      scopeDescriptions: this.scopeDescriptions,
-    };
-    return [
-      ...super.routes(),
-      ...jsonRoutes("/.well-known/jwks.json", () => this.jwks()),
-      ...interactionRoutes(interaction),
-    ];
+    return [...super.routes(), ...jsonRoutes("/.well-known/jwks.json", () => this.jwks()), ...interactionRoutes(this.interactionPort())];
+  }
+
+  /** Verified tokens are bound to the MCP endpoint's URL (their audience), which may just have changed. */
+  override bind(mcpPath: string): void {
+    super.bind(mcpPath);
+    this.verified.clear();
   }
 
   // ---- Clients -------------------------------------------------------------------------------
 
   async getClient(clientId: string): Promise<OAuthClientInformation | undefined> {
-    return this.store.get<OAuthClientInformation>(`client:${clientId}`);
+    return (await this.running()).clients.get(clientId);
   }
 
   async registerClient(client: OAuthClientInformation): Promise<void> {
-    await this.store.set(`client:${client.client_id}`, client);
+    await (await this.running()).clients.register(client);
   }
 
   // ---- Authorization -------------------------------------------------------------------------
 
-  /** Keeps the validated request for the login and consent pages, and sends the browser there. */
+  /** Seals the validated request into the login and consent pages' URL, and sends the browser there. */
   async authorize(client: OAuthClientInformation, params: AuthorizationParams): Promise<string> {
-    const id = randomBytes(24).toString("base64url");
-    await this.store.set(`txn:${id}`, { clientId: client.client_id, params, createdAt: Date.now() } satisfies TransactionRecord, { ttlSeconds: TRANSACTION_TTL_SECONDS });
-    return `${this.endpointUrl("/consent")}?txn=${id}`;
-  }
-
-  /** @internal The transaction behind a login or consent page. */
-  transaction(id: string): Promise<TransactionRecord | undefined> {
-    return validTransactionId(id) ? this.store.get<TransactionRecord>(`txn:${id}`) : Promise.resolve(undefined);
-  }
-
-  /** @internal Ends a transaction; only one of concurrent submissions gets it. */
-  takeTransaction(id: string): Promise<TransactionRecord | undefined> {
-    return validTransactionId(id) ? this.store.take<TransactionRecord>(`txn:${id}`) : Promise.resolve(undefined);
-  }
-
-  /** @internal Whether `user` already approved `client` for every one of `scopes`. */
-  async hasConsent(user: LocalUser, clientId: string, scopes: readonly string[]): Promise<boolean> {
-    if (this.settings.consentTtlSeconds === 0) return false;
-    const remembered = await this.store.get<{ scopes: string[] }>(consentKey(user.subject, clientId));
-    return remembered !== undefined && scopes.every((scope) => remembered.scopes.includes(scope));
-  }
-
-  /** @internal Remembers an approval (adding to what the user approved before). */
-  async rememberConsent(user: LocalUser, clientId: string, scopes: readonly string[]): Promise<void> {
-    if (this.settings.consentTtlSeconds === 0) return;
-    const key = consentKey(user.subject, clientId);
-    const previous = (await this.store.get<{ scopes: string[] }>(key))?.scopes ?? [];
-    await this.store.set(key, { scopes: [...new Set([...previous, ...scopes])] }, { ttlSeconds: this.settings.consentTtlSeconds });
-  }
-
-  /** @internal A login session: who the browser presenting `sessionId` is. */
-  async session(sessionId: string | undefined): Promise<LocalUser | undefined> {
-    if (!sessionId || !/^[A-Za-z0-9_-]{32,64}$/.test(sessionId)) return undefined;
-    return (await this.store.get<{ user: LocalUser }>(`session:${hashSecret(sessionId)}`))?.user;
-  }
-
-  /** @internal Starts a login session; returns its id (the cookie value) and lifetime. */
-  async startSession(user: LocalUser): Promise<{ id: string; ttlSeconds: number }> {
-    const id = randomBytes(32).toString("base64url");
-    const ttlSeconds = this.settings.loginSessionTtlSeconds;
-    await this.store.set(`session:${hashSecret(id)}`, { user, createdAt: Date.now() }, { ttlSeconds });
-    return { id, ttlSeconds };
-  }
-
-  /** @internal Approves a transaction: a new grant and its single-use code, and the redirect carrying it. */
-  async approve(user: LocalUser, client: OAuthClientInformation, params: AuthorizationParams): Promise<string> {
-    const grantId = randomBytes(16).toString("base64url");
-    const grant: GrantRecord = { clientId: client.client_id, subject: user.subject, claims: userClaims(user), scopes: params.scopes, resource: params.resource ?? this.resourceUrl };
-    await this.store.set(`grant:${grantId}`, grant, { ttlSeconds: this.grantTtl(client) });
-    const code = randomBytes(32).toString("base64url");
-    const record: CodeRecord = {
-      grantId,
-      clientId: client.client_id,
-      scopes: params.scopes,
-      expiresAt: nowSeconds() + this.settings.authorizationCodeTtlSeconds,
-      codeChallenge: params.codeChallenge,
-      redirectUri: params.redirectUri,
-      redirectUriProvidedExplicitly: params.redirectUriProvidedExplicitly,
-      resource: grant.resource,
-      subject: user.subject,
-    };
-    await this.store.set(`code:${hashSecret(code)}`, record, { ttlSeconds: this.settings.authorizationCodeTtlSeconds });
-    return this.authorizationRedirect(params, { code });
+    const sealed = (await this.running()).interaction.transactions.seal(client.client_id, params);
+    return `${this.endpointUrl("/consent")}?txn=${encodeURIComponent(sealed)}`;
   }
 
   async loadAuthorizationCode(client: OAuthClientInformation, code: string): Promise<AuthorizationCode | undefined> {
-    const hash = hashSecret(code);
-    const redeemed = await this.store.get<{ grantId: string }>(`redeemed:${hash}`);
-    if (redeemed) {
-      // A second redemption: the first may have been an attacker's. End what the code started.
-      await this.revokeGrant(redeemed.grantId);
-      return undefined;
-    }
-    const record = await this.store.get<CodeRecord>(`code:${hash}`);
-    if (!record || record.clientId !== client.client_id) return undefined;
-    return { ...withoutGrant(record), code };
+    return (await this.running()).codes.load(client.client_id, code);
   }
 
   async exchangeAuthorizationCode(client: OAuthClientInformation, code: AuthorizationCode): Promise<OAuthTokenResponse> {
-    const hash = hashSecret(code.code);
-    const record = await this.store.take<CodeRecord>(`code:${hash}`);
+    const runtime = await this.running();
+    const record = await runtime.codes.redeem(code.code);
     if (!record) throw new OAuthError("invalid_grant", "The authorization code is invalid, expired, already used, or was issued to another client");
-    await this.store.set(`redeemed:${hash}`, { grantId: record.grantId }, { ttlSeconds: this.settings.authorizationCodeTtlSeconds });
-    const grant = await this.store.get<GrantRecord>(`grant:${record.grantId}`);
+    const grant = await runtime.grants.get(record.grantId);
     if (!grant) throw new OAuthError("invalid_grant", "The authorization was revoked");
-    return this.issueTokens(client, record.grantId, grant, record.scopes);
+    return this.issueTokens(runtime, client, record.grantId, grant, record.scopes);
   }
 
   // ---- Refresh -------------------------------------------------------------------------------
 
-  async loadRefreshToken(client: OAuthClientInformation, refreshToken: string): Promise<LocalRefreshToken | undefined> {
-    const record = await this.store.get<RefreshRecord>(`refresh:${hashSecret(refreshToken)}`);
-    if (!record || record.clientId !== client.client_id) return undefined;
-    if (record.rotated && record.rotated.until <= nowSeconds()) {
-      // A rotated token presented after its grace window: a copy is in someone else's hands.
-      await this.revokeGrant(record.grantId);
-      return undefined;
-    }
-    if (!(await this.store.get<GrantRecord>(`grant:${record.grantId}`))) return undefined;
-    return { token: refreshToken, clientId: record.clientId, scopes: record.scopes, expiresAt: record.expiresAt, resource: record.resource, grantId: record.grantId };
+  async loadRefreshToken(client: OAuthClientInformation, refreshToken: string): Promise<RefreshToken | undefined> {
+    return (await this.running()).refreshTokens.load(client.client_id, refreshToken);
   }
 
   async exchangeRefreshToken(client: OAuthClientInformation, refreshToken: RefreshToken, scopes: string[]): Promise<OAuthTokenResponse> {
-    const key = `refresh:${hashSecret(refreshToken.token)}`;
-    const record = await this.store.get<RefreshRecord>(key);
-    if (!record) throw new OAuthError("invalid_grant", "The refresh token is invalid, expired, revoked, or was issued to another client");
-    const { box } = await this.secrets;
-    if (record.rotated) return JSON.parse(box.open(record.rotated.sealed, key)) as OAuthTokenResponse;
-    // One request rotates a refresh token; concurrent ones (a retry, or a copy racing it) get its
-    // answer, so a grant never has two lines of refresh tokens that reuse detection cannot see.
-    const lock = `refresh-rotating:${hashSecret(refreshToken.token)}`;
-    if (!(await this.store.add(lock, true, { ttlSeconds: ROTATION_LOCK_SECONDS }))) return this.rotationAnswer(key);
-    try {
-      const grant = await this.store.get<GrantRecord>(`grant:${record.grantId}`);
+    const runtime = await this.running();
+    const token = refreshToken as LoadedRefreshToken;
+    return runtime.refreshTokens.rotate(token, async () => {
+      const grant = await runtime.grants.get(token.grantId);
       if (!grant) throw new OAuthError("invalid_grant", "The authorization was revoked");
-      const response = await this.issueTokens(client, record.grantId, grant, scopes);
-      const rotated: RefreshRecord = { ...record, rotated: { until: nowSeconds() + this.settings.refreshTokenGraceSeconds, sealed: box.seal(JSON.stringify(response), key) } };
-      await this.store.set(key, rotated, { ttlSeconds: Math.max(1, record.expiresAt - nowSeconds()) });
-      return response;
-    } catch (error) {
-      await this.store.delete(lock).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  /** The response of the rotation another request is doing, once it is stored. */
-  private async rotationAnswer(key: string): Promise<OAuthTokenResponse> {
-    const { box } = await this.secrets;
-    const deadline = Date.now() + ROTATION_WAIT_MS;
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      const record = await this.store.get<RefreshRecord>(key);
-      if (!record) break;
-      if (record.rotated) return JSON.parse(box.open(record.rotated.sealed, key)) as OAuthTokenResponse;
-    }
-    throw new OAuthError("invalid_grant", "The refresh token is invalid, expired, revoked, or was issued to another client");
+      return this.issueTokens(runtime, client, token.grantId, grant, scopes);
+    });
   }
 
   // ---- Access tokens -------------------------------------------------------------------------
 
   async loadAccessToken(token: string): Promise<AccessToken | undefined> {
-    const cached = this.verified.get(token);
-    const verified = cached ?? (await this.verifyJwt(token));
+    const runtime = await this.running();
+    const verified = this.verified.get(token) ?? (await this.verifyJwt(runtime, token));
     if (!verified) return undefined;
-    return (await this.grantIsLive(verified.claims.gid as string)) ? verified : undefined;
+    return (await runtime.grants.isLive(verified.claims.gid as string)) ? verified : undefined;
   }
 
   /**
@@ -396,40 +270,127 @@ export class LocalOAuthProvider extends OAuthProvider {
    * is left to `verifyToken`, so revocation is checked exactly as often as on the full path.
    */
   override cachedToken(token: string): AccessToken | undefined {
-    if (typeof token !== "string" || token.length === 0) return undefined;
+    if (typeof token !== "string" || token.length === 0 || this.started === undefined) return undefined;
     const now = Date.now();
     const verified = this.verified.get(token, now);
     if (verified === undefined) return undefined;
-    const until = this.liveGrants.get(verified.claims.gid as string);
-    return until !== undefined && until > now ? verified : undefined;
-  }
-
-  /** Verified tokens are bound to the MCP endpoint's URL (their audience), which may just have changed. */
-  override bind(mcpPath: string): void {
-    super.bind(mcpPath);
-    this.verified.clear();
+    return this.started.grants.liveNow(verified.claims.gid as string, now) ? verified : undefined;
   }
 
   async revokeToken(token: AccessToken | RefreshToken): Promise<void> {
-    const grantId = "grantId" in token ? (token as LocalRefreshToken).grantId : (token as AccessToken).claims?.gid;
-    if (typeof grantId === "string") await this.revokeGrant(grantId);
+    const grantId = "grantId" in token ? (token as LoadedRefreshToken).grantId : (token as AccessToken).claims?.gid;
+    if (typeof grantId === "string") await (await this.running()).grants.revoke(grantId);
   }
 
-  private async verifyJwt(token: string): Promise<AccessToken | undefined> {
-    const ring = await this.keyRingReady;
+  // ---- Internals -----------------------------------------------------------------------------
+
+  private running(): Promise<Runtime> {
+    if (this.runtime === undefined) {
+      return Promise.reject(new AuthConfigurationError("LocalOAuthProvider has no baseUrl yet: pass baseUrl (or set FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_BASE_URL), or serve it with mcp.run(), which sets it to where it listens"));
+    }
+    return this.runtime;
+  }
+
+  /** Once the base URL is known: what depends on it, then the store's secrets and keys. */
+  private start(): void {
+    if (!this.passwordCheck && !isLoopbackUrl(new URL(this.baseUrl))) {
+      throw new AuthConfigurationError("LocalOAuthProvider needs authenticate (your user check) or users: a development user is only made for a loopback baseUrl");
+    }
+    const backend = this.options.store ?? defaultLocalStore(this.issuerUrl);
+    if (this.options.encryptionKey === undefined) assertDefaultEncryptionKey(backend);
+    this.cookiePolicy = new CookiePolicy(this.baseUrl);
+    this.runtime = this.build(backend, this.cookiePolicy);
+    this.runtime.then((runtime) => { this.started = runtime; }, () => undefined);
+  }
+
+  private async build(backend: KeyValueStore, cookies: CookiePolicy): Promise<Runtime> {
+    const store = scopedStore(backend, "fastmcp-oauth:");
+    const { box, hmacKey } = await resolveSecrets(backend, store, this.options.encryptionKey);
+    const { settings } = this;
+    const keyRing = new KeyRing({
+      store,
+      box,
+      algorithm: settings.signingAlgorithm,
+      rotationSeconds: settings.signingKeyRotationDays * 86_400,
+      overlapSeconds: settings.accessTokenTtlSeconds + 300,
+    });
+    await keyRing.ready();
+    const checkPassword = this.passwordCheck ?? tableAuthenticator(await developmentUser(store, box, this.serverName));
+    const grants = new Grants(store, settings.revocationCheckSeconds);
+    const codes = new AuthorizationCodes(store, grants, settings.authorizationCodeTtlSeconds);
+    const runtime: Runtime = {
+      store,
+      keyRing,
+      grants,
+      codes,
+      clients: new ClientRegistry(store, { unusedTtlSeconds: settings.unusedClientTtlSeconds, maxUnused: settings.maxUnusedClients }),
+      refreshTokens: new RefreshTokens(store, box, grants, { ttlSeconds: settings.refreshTokenTtlSeconds, graceSeconds: settings.refreshTokenGraceSeconds }),
+      interaction: {
+        transactions: new Transactions(store, box, TRANSACTION_TTL_SECONDS),
+        sessions: new LoginSessions<LocalUser>(store, settings.loginSessionTtlSeconds),
+        consents: new Consents(store, settings.consentTtlSeconds),
+        csrf: new CsrfTokens(hmacKey, cookies, TRANSACTION_TTL_SECONDS),
+        devices: new KnownDevices(hmacKey, cookies),
+        checkPassword,
+        approve: (user, client, pending) => this.approve(runtime, user, client, pending),
+      },
+    };
+    return runtime;
+  }
+
+  /** What the login and consent pages see of this provider. */
+  private interactionPort(): InteractionPort {
+    if (this.port) return this.port;
+    const provider = this;
+    this.port = {
+      get serverName() { return provider.serverName; },
+      get cookies() { return provider.cookiePolicy!; },
+      scopeDescriptions: { ...this.options.scopeDescriptions },
+      trustProxyHeaders: this.trustProxyHeaders,
+      throttle: this.throttle,
+      endpointUrl: (path) => this.endpointUrl(path),
+      resolveClient: (clientId) => this.resolveClient(clientId),
+      authorizationRedirect: (params, fields) => this.authorizationRedirect(params, fields),
+      report: (error) => this.report(error),
+      services: async () => (await this.running()).interaction,
+    };
+    return this.port;
+  }
+
+  /** A new grant and its single-use code for an approved transaction, and the redirect carrying the code. */
+  private async approve(runtime: Runtime, user: LocalUser, client: OAuthClientInformation, pending: PendingAuthorization): Promise<string> {
+    const { params } = pending;
+    const ttl = this.grantTtl(client);
+    const grant: GrantRecord = { clientId: client.client_id, subject: user.subject, claims: userClaims(user), scopes: params.scopes, resource: params.resource ?? this.resourceUrl };
+    const grantId = await runtime.grants.create(grant, ttl);
+    await runtime.clients.retain(client, nowSeconds() + ttl);
+    const code = await runtime.codes.issue({
+      grantId,
+      clientId: client.client_id,
+      scopes: params.scopes,
+      codeChallenge: params.codeChallenge,
+      redirectUri: params.redirectUri,
+      redirectUriProvidedExplicitly: params.redirectUriProvidedExplicitly,
+      resource: grant.resource,
+      subject: user.subject,
+    });
+    return this.authorizationRedirect(params, { code });
+  }
+
+  private async verifyJwt(runtime: Runtime, token: string): Promise<AccessToken | undefined> {
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(token).kid;
     } catch {
       return undefined;
     }
-    if (!(await ring.knows(kid))) return undefined;
+    if (!(await runtime.keyRing.knows(kid))) return undefined;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, await ring.keyLookup(), {
+      ({ payload } = await jwtVerify(token, await runtime.keyRing.keyLookup(), {
         issuer: this.issuerUrl,
         audience: this.resourceUrl,
-        algorithms: ring.algorithms(),
+        algorithms: runtime.keyRing.algorithms(),
         typ: "at+jwt",
         requiredClaims: ["exp", "sub", "client_id", "gid", "jti"],
       }));
@@ -450,30 +411,7 @@ export class LocalOAuthProvider extends OAuthProvider {
     return verified;
   }
 
-  private async grantIsLive(grantId: string): Promise<boolean> {
-    const until = this.liveGrants.get(grantId);
-    if (until !== undefined && until > Date.now()) return true;
-    const revocations = this.revocations;
-    const live = (await this.store.get(`grant:${grantId}`)) !== undefined;
-    // A read that overlapped a revocation here may predate it: its answer serves this request
-    // only, it is not remembered for the next ones.
-    if (live && this.settings.revocationCheckSeconds > 0 && revocations === this.revocations) {
-      if (this.liveGrants.size >= 10_000) this.liveGrants.delete(this.liveGrants.keys().next().value!);
-      this.liveGrants.set(grantId, Date.now() + this.settings.revocationCheckSeconds * 1000);
-    }
-    return live;
-  }
-
-  private async revokeGrant(grantId: string): Promise<void> {
-    this.liveGrants.delete(grantId);
-    await this.store.delete(`grant:${grantId}`);
-    // Reads that saw the grant before the delete landed: none of their verdicts may stay.
-    this.revocations++;
-    this.liveGrants.delete(grantId);
-  }
-
-  private async issueTokens(client: OAuthClientInformation, grantId: string, grant: GrantRecord, scopes: string[]): Promise<OAuthTokenResponse> {
-    const ring = await this.keyRingReady;
+  private async issueTokens(runtime: Runtime, client: OAuthClientInformation, grantId: string, grant: GrantRecord, scopes: string[]): Promise<OAuthTokenResponse> {
     const ttl = this.settings.accessTokenTtlSeconds;
     const now = nowSeconds();
     const claims: JWTPayload = {
@@ -488,44 +426,25 @@ export class LocalOAuthProvider extends OAuthProvider {
       iat: now,
       exp: now + ttl,
     };
-    const response: OAuthTokenResponse = { access_token: await ring.sign(claims), token_type: "Bearer", expires_in: ttl, scope: scopes.join(" ") };
-    if ((client.grant_types ?? ["authorization_code"]).includes("refresh_token")) {
-      const refresh = randomBytes(32).toString("base64url");
-      const expiresAt = now + this.settings.refreshTokenTtlSeconds;
-      const record: RefreshRecord = { grantId, clientId: client.client_id, scopes: grant.scopes, resource: grant.resource, expiresAt };
-      await this.store.set(`refresh:${hashSecret(refresh)}`, record, { ttlSeconds: this.settings.refreshTokenTtlSeconds });
-      // Each refresh starts a new period for the grant too.
-      await this.store.set(`grant:${grantId}`, grant, { ttlSeconds: this.grantTtl(client) });
-      response.refresh_token = refresh;
+    const response: OAuthTokenResponse = { access_token: await runtime.keyRing.sign(claims), token_type: "Bearer", expires_in: ttl, scope: scopes.join(" ") };
+    if (grantsRefresh(client)) {
+      response.refresh_token = await runtime.refreshTokens.issue({ grantId, clientId: client.client_id, scopes: grant.scopes, resource: grant.resource });
+      // Each refresh starts a new period for the grant, and for the client it was given to.
+      const grantTtl = this.grantTtl(client);
+      await runtime.grants.extend(grantId, grant, grantTtl);
+      await runtime.clients.retain(client, now + grantTtl);
     }
     return response;
   }
 
   /** A grant lives as long as the longest-lived token issued from it. */
   private grantTtl(client: OAuthClientInformation): number {
-    const refresh = (client.grant_types ?? ["authorization_code"]).includes("refresh_token");
-    return Math.max(this.settings.accessTokenTtlSeconds, refresh ? this.settings.refreshTokenTtlSeconds : 0) + 60;
+    return Math.max(this.settings.accessTokenTtlSeconds, grantsRefresh(client) ? this.settings.refreshTokenTtlSeconds : 0) + 60;
   }
 }
 
-/** What `/authorize` validated, waiting for the user to log in and approve. */
-export interface TransactionRecord {
-  clientId: string;
-  params: AuthorizationParams;
-  createdAt: number;
-}
-
-const TRANSACTION_TTL_SECONDS = 15 * 60;
-/** How long a rotation in progress keeps concurrent refreshes of the same token waiting for it. */
-const ROTATION_LOCK_SECONDS = 30;
-const ROTATION_WAIT_MS = 5_000;
-
-function validTransactionId(id: string): boolean {
-  return /^[A-Za-z0-9_-]{32}$/.test(id);
-}
-
-function consentKey(subject: string, clientId: string): string {
-  return `consent:${createHash("sha256").update(subject).update("\u0000").update(clientId).digest("hex")}`;
+function grantsRefresh(client: OAuthClientInformation): boolean {
+  return (client.grant_types ?? ["authorization_code"]).includes("refresh_token");
 }
 
 function userClaims(user: LocalUser): Record<string, unknown> {
@@ -533,11 +452,6 @@ function userClaims(user: LocalUser): Record<string, unknown> {
   for (const [name, value] of Object.entries(user.claims ?? {})) if (!RESERVED_CLAIMS.has(name)) claims[name] = value;
   if (user.name !== undefined && claims.name === undefined) claims.name = user.name;
   return claims;
-}
-
-function withoutGrant(record: CodeRecord): Omit<AuthorizationCode, "code"> {
-  const { grantId: _grantId, ...code } = record;
-  return code;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

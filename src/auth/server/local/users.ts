@@ -1,18 +1,12 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { AuthConfigurationError } from "../../urls.js";
+import type { PasswordCheck, SignedInUser } from "../interaction/port.js";
 
 /** Who logged in: what tokens carry as `sub`, plus claims for handlers (`ctx.auth.claims`). */
-export interface LocalUser {
-  /** Stable identifier: the token's `sub`. */
-  subject: string;
-  /** Shown on the consent page ("Signed in as ..."). Default: the subject. */
-  name?: string;
-  /** Extra claims put into access tokens (`email`, `roles`...). Standard claims cannot be overridden. */
-  claims?: Record<string, unknown>;
-}
+export type LocalUser = SignedInUser;
 
 /** Checks a username and password; resolves to the user, or null when they do not match. */
-export type Authenticate = (username: string, password: string) => LocalUser | null | Promise<LocalUser | null>;
+export type Authenticate = PasswordCheck;
 
 /** A development user list: username → password, or a password with the user's details. */
 export type UserTable = Record<string, string | ({ password: string } & Partial<LocalUser>)>;

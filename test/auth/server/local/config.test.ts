@@ -45,8 +45,19 @@ function sharedStore(): KeyValueStore {
 const users = { alice: "wonderland" };
 
 describe("LocalOAuthProvider configuration: refused", () => {
-  it("needs a baseUrl, naming the variable that can supply it", () => {
-    expect(construct({ users }).message).toContain("FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_BASE_URL");
+  it("without a baseUrl, waits for run() to say where it listens, and until then names the variable that can supply it", async () => {
+    const provider = new LocalOAuthProvider({ users, store: new MemoryStore() });
+    await expect(provider.ready()).rejects.toThrow(/FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_BASE_URL/);
+    expect(() => provider.bind("/mcp")).toThrow(/needs baseUrl .* mcp\.run\(\)/);
+    provider.serveAt("http://127.0.0.1:8123");
+    await provider.ready();
+    expect(provider.baseUrl).toBe("http://127.0.0.1:8123");
+    expect(provider.issuerUrl).toBe("http://127.0.0.1:8123");
+  });
+
+  it("without a baseUrl, refuses to be served on a wildcard address (no URL clients can use)", () => {
+    const provider = new LocalOAuthProvider({ users, store: new MemoryStore() });
+    expect(() => provider.serveAt(undefined)).toThrow(/needs baseUrl: the server listens on a wildcard address/);
   });
 
   it("refuses a non-loopback baseUrl without users or authenticate (no development user there)", () => {
@@ -158,6 +169,7 @@ describe("LocalOAuthProvider configuration: environment", () => {
     expect((auth as LocalOAuthProvider).store).toBeDefined();
     const mcp = new FastMCP({ name: "from-env" });
     expect(mcp.auth).toBeInstanceOf(LocalOAuthProvider);
+    await mcp.auth!.ready(); // it writes to the same directory: let it finish before the directory goes
     // The FileStore went under FASTMCP_HOME, one directory per issuer, with its key file.
     const [directory] = readdirSync(home);
     expect(directory).toMatch(/^local-oauth-[0-9a-f]{16}$/);

@@ -155,7 +155,7 @@ describe("LocalOAuthProvider flow: CSRF", () => {
 describe("LocalOAuthProvider flow: cookies", () => {
   it("sets HttpOnly, SameSite=Lax, Path=/ cookies without Secure or __Host- over http", async () => {
     const headers = (await atConsent()).browser.setCookies;
-    expect(headers.map((header) => cookieAttributes(header).name).sort()).toEqual([expect.stringMatching(/^fastmcp_csrf_[\w-]{16}$/), "fastmcp_session"]);
+    expect(headers.map((header) => cookieAttributes(header).name).sort()).toEqual([expect.stringMatching(/^fastmcp_csrf_[\w-]{16}$/), "fastmcp_device", "fastmcp_session"]);
     for (const header of headers) {
       const { name, attributes } = cookieAttributes(header);
       expect(attributes.has("httponly"), name).toBe(true);
@@ -190,7 +190,7 @@ describe("LocalOAuthProvider flow: cookies", () => {
     expect(names).toContain("__Host-fastmcp_session");
     for (const header of browser.setCookies) {
       const { name, attributes } = cookieAttributes(header);
-      expect(name, header).toMatch(/^__Host-fastmcp_(session|csrf_[\w-]{16})$/);
+      expect(name, header).toMatch(/^__Host-fastmcp_(session|device|csrf_[\w-]{16})$/);
       expect(attributes.has("secure"), header).toBe(true);
       expect(attributes.has("httponly"), header).toBe(true);
       expect(attributes.get("samesite"), header).toBe("Lax");
@@ -238,7 +238,7 @@ describe("LocalOAuthProvider flow: login", () => {
     expect(retry.page!.html).toContain("Wrong username or password.");
   });
 
-  it("answers 429 once an address exceeds the login attempts", async () => {
+  it("answers 429 once an address exceeds the login attempts, whatever accounts it guesses", async () => {
     const limited = await startLocal((baseUrl) => localProvider(baseUrl));
     try {
       const limitedClient = await register(limited.baseUrl);
@@ -247,7 +247,7 @@ describe("LocalOAuthProvider flow: login", () => {
       const statuses: number[] = [];
       let last: Page | undefined;
       for (let attempt = 0; attempt < 21; attempt++) {
-        last = (await browser.submit(login.page!, { username: "alice", password: `guess ${attempt}` })).page;
+        last = (await browser.submit(login.page!, { username: `user${attempt}`, password: `guess ${attempt}` })).page;
         statuses.push(last!.status);
       }
       expect(statuses.slice(0, 20)).toEqual(Array(20).fill(401));
@@ -272,7 +272,7 @@ describe("LocalOAuthProvider flow: login", () => {
       const browser = new Browser(shared.baseUrl);
       const login = await browser.open(authorizeUrl(shared.baseUrl, authorizationRequest(sharedClient, { scope: "mcp:read" })));
       const statuses: number[] = [];
-      for (let attempt = 0; attempt < 21; attempt++) statuses.push((await browser.submit(login.page!, { username: "alice", password: `guess ${attempt}` })).page!.status);
+      for (let attempt = 0; attempt < 21; attempt++) statuses.push((await browser.submit(login.page!, { username: `user${attempt}`, password: `guess ${attempt}` })).page!.status);
       expect(statuses).toEqual([...Array(20).fill(401), 429]);
     } finally {
       await shared.close();

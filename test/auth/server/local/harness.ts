@@ -345,5 +345,5 @@ export function jwtParts(token: string): { header: Record<string, unknown>; payl
 
 /** The provider's signing key ring (internal): crafts tokens signed by the real key in the refusal tests. */
 export function keyRingOf(provider: LocalOAuthProvider): Promise<KeyRing> {
-  return (provider as unknown as { keyRingReady: Promise<KeyRing> }).keyRingReady;
+  return (provider as unknown as { runtime: Promise<{ keyRing: KeyRing }> }).runtime.then((runtime) => runtime.keyRing);
 }
