@@ -10,9 +10,9 @@
  * client to http://127.0.0.1:8000/mcp: it discovers this server's OAuth metadata, registers, and
  * sends you to the login page. Each person's todos are their own (`ctx.auth.subject`).
  *
- * Settings (all optional): BASE_URL (default http://127.0.0.1:8000: where clients reach this
- * server), TODO_USERS (`name:password,...` instead of the development login), TODO_STORE_DIR (where
- * the FileStore lives).
+ * Settings (all optional): BASE_URL (where clients reach this server; default: where it listens,
+ * so `--port 8001` alone just works), TODO_USERS (`name:password,...` instead of the development
+ * login), TODO_STORE_DIR (where the FileStore lives).
  */
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -26,7 +26,7 @@ const users = process.env.TODO_USERS
   : undefined;
 
 export const auth = new LocalOAuthProvider({
-  baseUrl: process.env.BASE_URL ?? "http://127.0.0.1:8000",
+  ...(process.env.BASE_URL ? { baseUrl: process.env.BASE_URL } : {}),
   serverName: "Todo Server",
   requiredScopes: ["todo:read"],
   clientRegistration: { validScopes: ["todo:read", "todo:write"] },
@@ -123,5 +123,5 @@ mcp.tool({
 export default mcp;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await mcp.run({ transport: "http", port: Number(new URL(auth.baseUrl).port || 8000) });
+  await mcp.run({ transport: "http", port: Number(process.env.PORT ?? 8000) });
 }

@@ -3,7 +3,7 @@ import { challengeScopes } from "./challenge.js";
 import { discoverAuthorizationServer, Lazy, type AuthorizationServerMetadata } from "./discovery.js";
 import { jsonRoutes, protectedResourceMetadataUrl, protectedResourceRoutes, publicJson, type ProtectedResourceMetadata } from "./metadata.js";
 import { AuthProvider, type AuthProviderOptions, type AuthRoute, type TokenVerifier } from "./provider.js";
-import { required, withEnvironmentDefaults, type SettingSpec } from "./settings.js";
+import { withEnvironmentDefaults, type SettingSpec } from "./settings.js";
 import { AuthConfigurationError, endpointUrl, parseUrl } from "./urls.js";
 import type { JwtAlgorithm } from "./verifiers/algorithms.js";
 import { JWTVerifier } from "./verifiers/jwt.js";
@@ -69,7 +69,6 @@ export class RemoteAuthProvider extends AuthProvider {
     // Options left out come from FASTMCP_SERVER_AUTH_REMOTE_* (explicit arguments win).
     if (envPrefix !== null) options = withEnvironmentDefaults(envPrefix, options, REMOTE_SETTINGS);
     super({ ...options, requiredScopes: options.requiredScopes ?? options.tokenVerifier?.requiredScopes });
-    required(this.baseUrl, "baseUrl (the public URL of this server, which tokens are bound to)", envPrefix ?? "REMOTE", "BASE_URL", new.target.name);
     this.options = options;
     const onError = (this.onError = options.onError ?? reportToStderr);
     if (options.authorizationServerUrl !== undefined) {
@@ -94,6 +93,11 @@ export class RemoteAuthProvider extends AuthProvider {
 
   override get scopesSupported(): readonly string[] {
     return this.options.scopesSupported ?? this.requiredScopes;
+  }
+
+  /** It publishes discovery documents naming this server's URL: left out, `run()` sets it. */
+  protected override get needsBaseUrl(): boolean {
+    return true;
   }
 
   override get resourceMetadataUrl(): string {

@@ -14,7 +14,7 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import { Client } from "fastmcp-ts/client";
 import { OAuthMcpClient } from "../helpers/mcp-oauth-client.js";
 import { mcpStatus, refresh, revoke, TokenError, type TokenResponse } from "../helpers/oauth-flow.js";
-import { CLI, cleanEnv, developmentLogin, REPO, startTodoServer, type ServerProcess } from "../helpers/todo-server.js";
+import { CLI, cleanEnv, developmentLogin, freePort, REPO, startServerProcess, startTodoServer, type ServerProcess } from "../helpers/todo-server.js";
 import { UserAgent } from "../helpers/user-agent.js";
 
 const USERS = "alice:wonderland,bob:builder";
@@ -300,6 +300,44 @@ function run(command: string, args: string[], env: Record<string, string> = {}):
 }
 
 /** Runs a shell snippet as a user would paste it (bash, stop at the first failure); its stdout, trimmed. */
+describe("examples/todo run with --port alone, as a newcomer does (no BASE_URL)", () => {
+  const runOnPort = (env: Record<string, string>) => startServerProcess((port) => [CLI, "run", "examples/todo/server.ts", "--transport", "http", "--port", String(port)], { env });
+
+  it("advertises the port it listens on, in the challenge and both metadata documents, and the OAuth flow works", async () => {
+    const storeDir = await mkdtemp(join(tmpdir(), "fastmcp-todo-port-"));
+    const server = await runOnPort({ TODO_USERS: USERS, TODO_STORE_DIR: storeDir });
+    try {
+      const challenge = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+      expect(challenge.status).toBe(401);
+      expect(challengeOf(challenge.headers.get("www-authenticate")).resource_metadata).toBe(`${server.baseUrl}/.well-known/oauth-protected-resource/mcp`);
+      const resource = (await (await fetch(`${server.baseUrl}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
+      expect(resource).toMatchObject({ resource: server.url, authorization_servers: [server.baseUrl] });
+      const metadata = (await (await fetch(`${server.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      expect(metadata).toMatchObject({ issuer: server.baseUrl, token_endpoint: `${server.baseUrl}/token` });
+
+      await using client = await new OAuthMcpClient(server.url, { userAgent: new UserAgent({ login: "alice", password: "wonderland" }) }).connect();
+      expect(structured(await client.callTool("whoami"))).toMatchObject({ user: "alice", scopes: ["todo:read"] });
+      expect(server.stderr()).not.toMatch(/warning/);
+    } finally {
+      await server.stop();
+      await rm(storeDir, { recursive: true, force: true });
+    }
+  });
+
+  it("warns at startup when BASE_URL is a loopback URL naming another port", async () => {
+    const storeDir = await mkdtemp(join(tmpdir(), "fastmcp-todo-port-"));
+    const other = await freePort();
+    const server = await runOnPort({ TODO_USERS: USERS, TODO_STORE_DIR: storeDir, BASE_URL: `http://127.0.0.1:${other}` });
+    try {
+      const port = new URL(server.baseUrl).port;
+      expect(server.stderr()).toContain(`warning: LocalOAuthProvider baseUrl http://127.0.0.1:${other} names port ${other}, but the server listens on port ${port}`);
+    } finally {
+      await server.stop();
+      await rm(storeDir, { recursive: true, force: true });
+    }
+  });
+});
+
 async function bash(script: string, env: Record<string, string> = {}): Promise<string> {
   const result = await run("bash", ["-euo", "pipefail", "-c", script], env);
   if (result.code !== 0) throw new Error(`the snippet failed (exit ${result.code}):\n${script}\nstderr:\n${result.stderr}`);
