@@ -1,11 +1,18 @@
 /**
  * The OAuth client's redirect target: a small HTTP server on a loopback address (RFC 8252 §7.3)
- * that waits for the authorization response of one sign-in, checks its `state` and RFC 9207
- * `iss`, and answers the browser with a static page.
+ * that waits for the authorization response of one sign-in, checks it (its `state` and RFC 9207
+ * `iss`, with oauth4webapi), and answers the browser with a static page.
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BlockList, isIP, type AddressInfo } from "node:net";
+import {
+  AuthorizationResponseError,
+  skipStateCheck,
+  validateAuthResponse,
+  type AuthorizationServer,
+  type Client as OAuthClient,
+} from "oauth4webapi";
 // One escaper for every page the project renders. html.ts imports nothing, so the client gains a
 // few lines, not the authorization server.
 import { escapeHtml } from "../../auth/server/html.js";
@@ -207,8 +214,12 @@ export class CallbackServer {
 
   private receive(params: URLSearchParams, res: ServerResponse): void {
     if (this.finished) return sendPage(res, PAGES.finished);
+    // Kept by hand: oauth4webapi fails the sign-in on a repeat of a parameter it reads and does not
+    // read `code`; a response repeating any parameter is ignored instead (RFC 6749 §3.1).
     if (hasRepeatedParameter(params)) return sendPage(res, PAGES.repeated);
     if (!this.pending) return this.hold(params, res);
+    // Kept by hand: a response with another state is not this sign-in's and must not end it, while
+    // oauth4webapi would fail the sign-in (and checks iss before state). Compared in constant time.
     if (!sameState(params.get("state"), this.pending.expected.state)) return sendPage(res, PAGES.foreign);
     const verdict = judge(params, this.pending.expected, this.settings.applicationName);
     this.settle(verdict);
@@ -327,22 +338,50 @@ interface Page {
 
 type Verdict = ({ result: CallbackResult } | { error: FastMCPError }) & { page: Page };
 
-/** What the single response with the right state means. Its `code` never appears in a message or page. */
+/**
+ * What the single response with the right state means, as oauth4webapi's validateAuthResponse
+ * judges it. Its `code` never appears in a message or page.
+ */
 function judge(params: URLSearchParams, expected: ExpectedCallback, applicationName: string): Verdict {
   const iss = params.get("iss") ?? undefined;
+  const server = authorizationServer(expected, iss);
   // RFC 9207 §2.4: a response from the wrong issuer is discarded whole, its error text included.
-  if (!issuerAccepted(iss, expected)) return { error: new CallbackIssuerMismatchError(expected.issuer, iss), page: PAGES.wrongIssuer };
-  const error = params.get("error");
-  if (error !== null) return errorVerdict(error, params.get("error_description") ?? undefined);
-  const code = params.get("code");
+  // The iss check runs on its own first, so that what fails it is known to be an issuer mix-up.
+  if (!issuerAccepted(server, iss)) return { error: new CallbackIssuerMismatchError(expected.issuer, iss), page: PAGES.wrongIssuer };
+  let validated: URLSearchParams;
+  try {
+    validated = validateAuthResponse(server, CLIENT, params, expected.state);
+  } catch (error) {
+    if (error instanceof AuthorizationResponseError) return errorVerdict(error.error, error.error_description);
+    return errorVerdict("invalid_response", `The authorization server's response is not valid: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // validateAuthResponse does not require a code: a response with neither code nor error passes it.
+  const code = validated.get("code");
   if (!code) return errorVerdict("invalid_response", "The authorization server's response has neither a code nor an error");
   return { result: { code, state: expected.state, iss, params }, page: signedInPage(applicationName) };
 }
 
-/** Simple string comparison, no normalisation (RFC 9207 §2.4). */
-function issuerAccepted(iss: string | undefined, expected: ExpectedCallback): boolean {
-  if (iss === undefined) return !expected.requireIssuer;
-  return expected.issuer === undefined || iss === expected.issuer;
+/** validateAuthResponse requires a client but reads nothing of it (a client matters to JARM responses, refused here). */
+const CLIENT: OAuthClient = { client_id: "fastmcp-ts" };
+
+/**
+ * The authorization server oauth4webapi compares `iss` with. With no issuer to compare with (the
+ * wait was given none), the response's own stands in: any `iss` is accepted and passed on.
+ */
+function authorizationServer(expected: ExpectedCallback, iss: string | undefined): AuthorizationServer {
+  return { issuer: expected.issuer ?? iss ?? "urn:fastmcp-ts:no-issuer", authorization_response_iss_parameter_supported: expected.requireIssuer === true };
+}
+
+/** RFC 9207 on `iss` alone: simple string comparison, present where the server announces it. */
+function issuerAccepted(server: AuthorizationServer, iss: string | undefined): boolean {
+  // oauth4webapi reads an empty iss as none; compared as a string, "" is not the issuer.
+  if (iss === "") return false;
+  try {
+    validateAuthResponse(server, CLIENT, new URLSearchParams(iss === undefined ? {} : { iss }), skipStateCheck);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function errorVerdict(error: string, description: string | undefined): Verdict {

@@ -209,6 +209,17 @@ describe("CallbackServer: error responses", () => {
     expect(`${error.message} ${answer.body}`).not.toContain("leaked-code");
   });
 
+  it.each([["access_token", { token: "t" }], ["ID token", { id_token: "x.y.z" }], ["JARM", { response: "x.y.z" }]] as const)(
+    "a response with the right state carrying %s (not the plain code flow) fails as invalid_response",
+    async (_, extra) => {
+      const server = await start();
+      const result = outcome(server.wait({ state: "s" }));
+      const answer = await callback(server, { code: "c", state: "s", ...extra });
+      expect(await result).toMatchObject({ name: "AuthorizationFailedError", error: "invalid_response" });
+      expect(answer.status).toBe(400);
+    },
+  );
+
   it("a response with the right state but neither code nor error fails", async () => {
     const server = await start();
     const result = outcome(server.wait({ state: "s" }));
@@ -296,6 +307,15 @@ describe("CallbackServer: RFC 9207 iss", () => {
     expect((error as Error).message).not.toContain("EVIL");
     expect(answer.body).not.toContain("EVIL");
     expect(answer.body).not.toContain("Access was denied");
+  });
+
+  it("an empty iss is a mismatch, not a missing iss", async () => {
+    const server = await start();
+    const result = outcome(server.wait({ state: "s", issuer: ISSUER }));
+    await callback(server, { code: "c", state: "s", iss: "" });
+    const error = (await result) as CallbackIssuerMismatchError;
+    expect(error).toBeInstanceOf(CallbackIssuerMismatchError);
+    expect(error.received).toBe("");
   });
 
   it("a missing iss is an error when required", async () => {
