@@ -461,7 +461,7 @@ describe("--auth oauth when the server's OAuth metadata points somewhere unreach
     }
   });
 
-  it("examples/todo run on another port than its BASE_URL (the README mistake): the unreachable metadata URL is named", async () => {
+  it("examples/todo with a BASE_URL naming a port nothing listens on: the unreachable metadata URL is named", async () => {
     const storeDir = mkdtempSync(join(tmpdir(), "fastmcp-cli-todo-"));
     configDirs.push(storeDir);
     const wrong = `http://127.0.0.1:${await freePort()}`;
