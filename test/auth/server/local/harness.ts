@@ -200,6 +200,8 @@ export class Browser {
   readonly cookies = new Map<string, string>();
   /** Every Set-Cookie header received, in order. */
   readonly setCookies: string[] = [];
+  /** Sent with every request (an X-Forwarded-For, say). */
+  readonly headers: Record<string, string> = {};
 
   constructor(readonly origin: string, private readonly fetcher: Fetch = fetch) {}
 
@@ -221,7 +223,7 @@ export class Browser {
 
   /** One request with this browser's cookies, no redirect followed. */
   async send(url: string, method: "GET" | "POST", body?: URLSearchParams): Promise<Response> {
-    const headers: Record<string, string> = { accept: "text/html" };
+    const headers: Record<string, string> = { accept: "text/html", ...this.headers };
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
     if (cookie) headers.cookie = cookie;
     if (body) headers["content-type"] = "application/x-www-form-urlencoded";
