@@ -1,4 +1,4 @@
-export { scopedStore, type KeyValueStore, type SetOptions } from "./store.js";
+export { incrementIn, scopedStore, type KeyValueStore, type SetOptions } from "./store.js";
 export { MemoryStore, type MemoryStoreOptions } from "./memory.js";
 export { FileStore, defaultStoreDirectory, type FileStoreOptions } from "./file.js";
 export { RedisStore, type RedisStoreOptions } from "./redis.js";

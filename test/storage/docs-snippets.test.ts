@@ -46,9 +46,10 @@ describe("docs/storage.md", () => {
   });
 
   it("quick start: a code taken once from a scoped FileStore", async () => {
-    const { store, code, again } = await run("Quick start", ["store", "code", "again"]);
+    const { store, code, again, count } = await run("Quick start", ["store", "code", "again", "count"]);
     expect(code).toEqual({ clientId: "inspector", scopes: ["mcp:read"] });
     expect(again).toBeUndefined();
+    expect(count).toBe(2);
     expect((store as FileStore).directory).toBe(join(home, "my-server"));
     await (store as FileStore).close();
   });
@@ -56,7 +57,7 @@ describe("docs/storage.md", () => {
   it("the contract block lists exactly the methods of KeyValueStore", () => {
     const [block] = blocks("The contract");
     const methods = [...block!.matchAll(/^\s+(\w+)\??(?:<[^>]*>)?\(/gm)].map((match) => match[1]);
-    expect(methods).toEqual(["get", "set", "add", "take", "delete", "close"]);
+    expect(methods).toEqual(["get", "set", "add", "take", "delete", "increment", "close"]);
     const implemented: KeyValueStore = new MemoryStore();
     for (const method of methods.slice(0, -1)) expect(typeof implemented[method as keyof KeyValueStore]).toBe("function");
   });
