@@ -95,10 +95,13 @@ const DEFAULT_REGISTRATION_RATE: RateLimitOptions = { requests: 20, windowSecond
  */
 export abstract class OAuthProvider extends AuthProvider implements AuthorizationServer {
   readonly serviceDocumentationUrl: string | undefined;
-  /** @internal */ readonly registration: RegistrationPolicy;
-  /** @internal */ readonly registrationLimiter: RateLimiter | undefined;
+  /** What `/register` accepts, settled from `clientRegistration`. */
+  readonly registration: RegistrationPolicy;
+  /** Registrations per client address (undefined: unlimited). */
+  readonly registrationLimiter: RateLimiter | undefined;
   /** @internal */ readonly revocationEnabled: boolean;
-  /** @internal */ readonly trustProxyHeaders: boolean;
+  /** Whether client addresses come from X-Forwarded-For. */
+  readonly trustProxyHeaders: boolean;
   readonly additionalResources: readonly string[];
   protected readonly onError: (error: unknown) => void;
   private readonly configuredIssuerUrl: string | undefined;
@@ -308,7 +311,7 @@ export abstract class OAuthProvider extends AuthProvider implements Authorizatio
     return routes;
   }
 
-  /** @internal Reports a failure the endpoint answers as server_error. */
+  /** Reports a failure an endpoint answers as server_error (to `onError`). */
   report(error: unknown): void {
     this.onError(error);
   }
