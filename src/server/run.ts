@@ -3,7 +3,7 @@ import type { Server as NodeHttpServer } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import { PortInUseError } from "../errors.js";
-import type { FastMCP } from "./fastmcp.js";
+import type { ServerCore } from "./core.js";
 import { createHttpApp, type HttpAppOptions } from "./http/app.js";
 import { isLoopbackHost, loopbackGuard } from "./http/host-guard.js";
 
@@ -44,7 +44,7 @@ export interface RunOverride extends RunOptions {
   inspectOnly?: boolean;
 }
 
-export async function runServer(fastmcp: FastMCP, requested: RunOptions): Promise<RunningServer> {
+export async function runServer(fastmcp: ServerCore, requested: RunOptions): Promise<RunningServer> {
   const override = (globalThis as Record<symbol, RunOverride | undefined>)[RUN_OVERRIDE];
   if (override?.inspectOnly) return idleServer();
   const options = { ...requested, ...override };
@@ -64,7 +64,7 @@ function normalizeTransport(transport: string): TransportName {
   throw new TypeError(`Unknown transport ${JSON.stringify(transport)}: use "stdio", "http" or "sse"`);
 }
 
-async function runStdio(fastmcp: FastMCP): Promise<RunningServer> {
+async function runStdio(fastmcp: ServerCore): Promise<RunningServer> {
   const transport = new StdioServerTransport();
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => { markClosed = resolve; });
@@ -87,7 +87,7 @@ async function runStdio(fastmcp: FastMCP): Promise<RunningServer> {
   };
 }
 
-async function runHttp(fastmcp: FastMCP, transport: "http" | "sse", options: RunOptions): Promise<RunningServer> {
+async function runHttp(fastmcp: ServerCore, transport: "http" | "sse", options: RunOptions): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
   const guard = isLoopbackHost(host) && !options.allowedHosts && !options.allowedOrigins ? loopbackGuard() : {};
   // Listen first: an auth provider without a baseUrl takes the URL it is served at (port 0 included).

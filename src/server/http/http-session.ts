@@ -1,5 +1,5 @@
 import type { Server } from "@modelcontextprotocol/server";
-import type { FastMCP } from "../fastmcp.js";
+import type { ServerCore } from "../core.js";
 import { createProtocolServer } from "../protocol-server.js";
 import { SessionState } from "../session-state.js";
 import { EventStream, parseEventId } from "./event-stream.js";
@@ -27,7 +27,7 @@ export class HttpSession {
 
   constructor(
     readonly id: string | undefined,
-    fastmcp: FastMCP,
+    fastmcp: ServerCore,
     private readonly settings: StreamSettings,
     /** The identity that opened the session (see session-owner.ts). */
     readonly owner: string | undefined = undefined,

@@ -4,7 +4,7 @@ import { ProtocolErrorCode, type JSONRPCMessage, type JSONRPCRequest, type Messa
 import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "../../auth/access-token.js";
 import { toAuthInfo } from "../auth-info.js";
-import type { FastMCP } from "../fastmcp.js";
+import type { ServerCore } from "../core.js";
 import { createProtocolServer } from "../protocol-server.js";
 import { SessionState } from "../session-state.js";
 import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
@@ -42,7 +42,7 @@ class SseServerTransport implements Transport {
 export class SseEndpoint {
   private readonly connections = new Map<string, SseServerTransport>();
 
-  constructor(private readonly fastmcp: FastMCP, private readonly messagePath: string, private readonly keepAliveMs: number) {}
+  constructor(private readonly fastmcp: ServerCore, private readonly messagePath: string, private readonly keepAliveMs: number) {}
 
   get connectionCount(): number {
     return this.connections.size;

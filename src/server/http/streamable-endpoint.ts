@@ -13,7 +13,7 @@ import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "../../auth/access-token.js";
 import { insufficientScope } from "../../auth/bearer.js";
 import { toAuthInfo } from "../auth-info.js";
-import type { FastMCP } from "../fastmcp.js";
+import type { ServerCore } from "../core.js";
 import { createProtocolServer } from "../protocol-server.js";
 import { SessionState } from "../session-state.js";
 import { Exchange, type ResponseMode } from "./exchange.js";
@@ -50,7 +50,7 @@ export class StreamableEndpoint {
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private closed = false;
 
-  constructor(private readonly fastmcp: FastMCP, private readonly options: StreamableOptions) {
+  constructor(private readonly fastmcp: ServerCore, private readonly options: StreamableOptions) {
     this.fastLane = new FastLane(fastmcp.dispatcher);
     this.sessions = new SessionTable(options);
     if (options.stateless) {
