@@ -12,6 +12,7 @@ import { defaultTokenStore, ServerTokenStore, type SavedTokens } from "../client
 import type { KeyValueStore } from "../storage/store.js";
 import { CliError, messageOf, UsageError } from "./errors.js";
 import { printError } from "./output.js";
+import { networkReason } from "../client/network-errors.js";
 
 /** How this CLI registers at authorization servers. */
 export const CLI_CLIENT_NAME = "fastmcp-ts CLI";
@@ -288,20 +289,11 @@ function causes(error: unknown): unknown[] {
   return chain;
 }
 
-const NETWORK_CODES: Record<string, string> = {
-  ECONNREFUSED: "connection refused (is the server running?)",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "host not found (DNS lookup failed)",
-  ECONNRESET: "the connection was reset",
-  ETIMEDOUT: "the connection timed out",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-};
-
 function networkFailure(chain: unknown[]): string | undefined {
   for (const entry of chain) {
     const code = (entry as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && Object.hasOwn(NETWORK_CODES, code)) return NETWORK_CODES[code];
+    const reason = networkReason(code);
+    if (reason !== undefined) return code === "ECONNREFUSED" ? `${reason} (is the server running?)` : reason;
   }
   // fetch's own failure (a blocked port, a TLS error...): its cause says what happened.
   const index = chain.findIndex((entry) => entry instanceof TypeError && entry.message === "fetch failed");

@@ -25,6 +25,7 @@ import { FastMCPError, ToolError } from "../errors.js";
 import { OAuthFlowError } from "./auth/errors.js";
 import { OAuth } from "./auth/oauth.js";
 import { connectionFor, type ClientConnection, type ClientTarget, type TransportSettings } from "./target.js";
+import { networkReason } from "./network-errors.js";
 
 export interface ClientOptions {
   /**
@@ -326,8 +327,8 @@ function textOf(result: CallToolResult): string {
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: { code?: string } }).cause;
-  if (cause?.code === "ECONNREFUSED") return "connection refused (is the server running?)";
+  const code = (error as { cause?: { code?: unknown } }).cause?.code;
+  if (code === "ECONNREFUSED") return `${networkReason(code)} (is the server running?)`;
   const http = (error as { data?: { status?: unknown; text?: unknown } }).data;
   if (typeof http?.status === "number") return `HTTP ${http.status}${describeErrorBody(http.text)}`;
   return error.message;

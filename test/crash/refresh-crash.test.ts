@@ -13,10 +13,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { authorize, exchangeCode, registerClient, tokenRequest, type RegisteredClient, type TokenResponse } from "../helpers/oauth-flow.js";
-import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { deleteRedisKeys, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { startServerProcess, type ServerProcess } from "../helpers/todo-server.js";
 import { UserAgent } from "../helpers/user-agent.js";
 
@@ -149,17 +148,7 @@ describe.skipIf(!redisAvailable)("kill -9 during a burst of refreshes (RedisStor
 
   afterAll(async () => {
     await Promise.all(instances.map((instance) => instance.stop("SIGKILL")));
-    const raw = new Redis(REDIS_URL);
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-        if (keys.length > 0) await raw.del(...keys);
-        cursor = next;
-      } while (cursor !== "0");
-    } finally {
-      raw.disconnect();
-    }
+    await deleteRedisKeys(prefix);
   });
 
   it(`loses no refresh token in flight when the instance taking the burst dies, over ${ROUNDS} rounds of ${IN_FLIGHT}`, async () => {

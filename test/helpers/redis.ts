@@ -18,3 +18,19 @@ async function redisAnswers(): Promise<boolean> {
 
 /** True under CI (where a missing Redis must fail the tests, not skip them); elsewhere, whether one answers. */
 export const redisAvailable = process.env.CI ? true : await redisAnswers();
+
+/** Deletes every key under `prefix` with SCAN + DEL (no KEYS: the database may be shared); how many keys are left. */
+export async function deleteRedisKeys(prefix: string): Promise<number> {
+  const raw = new Redis(REDIS_URL);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      if (keys.length > 0) await raw.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+    return (await raw.keys(`${prefix}*`)).length;
+  } finally {
+    raw.disconnect();
+  }
+}

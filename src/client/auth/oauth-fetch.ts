@@ -1,4 +1,5 @@
 import type { AuthorizationServerMetadata, FetchLike } from "@modelcontextprotocol/client";
+import { networkReason as reasonOfCode } from "../network-errors.js";
 
 /** fetch for the OAuth requests, remembering the URL it last asked for (to say which document was broken). */
 export type OAuthFetch = FetchLike & { lastUrl?: string };
@@ -70,21 +71,11 @@ const ENDPOINTS = [
   ["revocation_endpoint", "the revocation endpoint"],
 ] as const;
 
-const NETWORK_REASONS: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "host not found (DNS lookup failed)",
-  ECONNRESET: "the connection was reset",
-  ETIMEDOUT: "the connection timed out",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-};
-
 /** fetch's TypeError in a few words: its cause's code where it has one. */
 function networkReason(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
   const code = cause?.code;
-  if (typeof code === "string") return NETWORK_REASONS[code] ?? code;
+  if (typeof code === "string") return reasonOfCode(code) ?? code;
   if (typeof cause?.message === "string") return cause.message;
   return error instanceof Error ? error.message : String(error);
 }

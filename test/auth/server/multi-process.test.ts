@@ -13,8 +13,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
-import { REDIS_URL, redisAvailable } from "../../helpers/redis.js";
+import { deleteRedisKeys, REDIS_URL, redisAvailable } from "../../helpers/redis.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "fastmcp-ts/client";
 import { authorize, eventually, exchangeCode, mcpStatus, refresh, registerClient, revoke, TokenError, type RegisteredClient } from "../../helpers/oauth-flow.js";
@@ -119,18 +118,7 @@ describe.skipIf(!redisAvailable)("two LocalOAuthProvider processes sharing one R
 
   afterAll(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
-    const raw = new Redis(REDIS_URL);
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-        if (keys.length > 0) await raw.del(...keys);
-        cursor = next;
-      } while (cursor !== "0");
-      expect(await raw.keys(`${prefix}*`)).toEqual([]);
-    } finally {
-      raw.disconnect();
-    }
+    expect(await deleteRedisKeys(prefix)).toBe(0);
   });
 
   it("authorize on one, exchange the code on the other, refresh on the first, revoke on the second: the grant ends on both", async () => {
