@@ -8,6 +8,7 @@ import { isKnownAlgorithm, isSymmetric, type JwtAlgorithm } from "./algorithms.j
 import { RemoteKeySet, type UsableKey } from "./jwks.js";
 import { signatureTail, VerifiedTokenCache } from "./token-cache.js";
 import { reportToStderr } from "../report.js";
+import { isCanonicalCompactJws } from "./compact-jws.js";
 
 export interface JWTVerifierOptions extends AuthProviderOptions {
   /** A public key (PEM SPKI or X.509 certificate, a JWK, a KeyObject) or, for HS*, the shared secret. */
@@ -166,6 +167,7 @@ export class JWTVerifier extends TokenVerifier {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
     const cached = this.cachedToken(token);
     if (cached) return cached;
+    if (!isCanonicalCompactJws(token)) return null;
     try {
       return await this.verifyUncached(token);
     } catch {

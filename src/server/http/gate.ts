@@ -25,7 +25,8 @@ export type Serve = (token: AccessToken | undefined) => Response | Promise<Respo
 export function createGate(options: GateOptions): (c: HonoContext, serve: Serve) => Response | Promise<Response> {
   const { maxBodyBytes, provider } = options;
   const hosts = options.hosts?.allowedHosts || options.hosts?.allowedOrigins ? hostCheck(options.hosts) : undefined;
-  const tooLarge = () => jsonRpcErrorResponse(413, -32000, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
+  // The rest of a refused body is left unread: the connection cannot carry another request.
+  const tooLarge = () => jsonRpcErrorResponse(413, -32000, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`, { connection: "close" });
   const streamingLimit = streamingBodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
   const authenticate = (c: HonoContext, serve: Serve): Response | Promise<Response> => {
     if (!provider) return serve(undefined);

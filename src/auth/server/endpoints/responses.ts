@@ -16,7 +16,9 @@ const STATUS: Partial<Record<OAuthErrorCode, number>> = {
 /** A JSON OAuth error response (RFC 6749 §5.2, RFC 7591 §3.2.2). */
 export function oauthErrorResponse(error: OAuthError, options: { status?: number; headers?: Record<string, string> } = {}): Response {
   if (error instanceof OAuthLimitError) return jsonResponse(error.toJSON(), 429, { ...options.headers, "retry-after": String(error.retryAfterSeconds) });
-  return jsonResponse(error.toJSON(), options.status ?? STATUS[error.error] ?? 400, options.headers);
+  const status = options.status ?? STATUS[error.error] ?? 400;
+  // The rest of a refused body is left unread: the connection cannot carry another request.
+  return jsonResponse(error.toJSON(), status, status === 413 ? { ...options.headers, connection: "close" } : options.headers);
 }
 
 /** A JSON response that no cache keeps: every token endpoint answer carries credentials or says why not. */

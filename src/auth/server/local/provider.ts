@@ -6,6 +6,7 @@ import type { AuthRoute } from "../../provider.js";
 import { withEnvironmentDefaults, type SettingSpec } from "../../settings.js";
 import { AuthConfigurationError, isLoopbackUrl } from "../../urls.js";
 import type { KeyPairAlgorithm } from "../../verifiers/key-pair.js";
+import { isCanonicalCompactJws } from "../../verifiers/compact-jws.js";
 import { signatureTail, VerifiedTokenCache } from "../../verifiers/token-cache.js";
 import { scopedStore, type KeyValueStore } from "../../../storage/store.js";
 import type { OAuthServerMetadata } from "../endpoints/metadata.js";
@@ -378,6 +379,7 @@ export class LocalOAuthProvider extends OAuthProvider {
   }
 
   private async verifyJwt(runtime: Runtime, token: string): Promise<AccessToken | undefined> {
+    if (!isCanonicalCompactJws(token)) return undefined;
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(token).kid;
