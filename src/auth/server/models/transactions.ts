@@ -17,6 +17,8 @@ export interface PendingAuthorization {
 /** Longest sealed transaction accepted: it travels in page URLs and forms. */
 export const MAX_SEALED_TRANSACTION = 8192;
 const ASSOCIATED_DATA = "fastmcp-authorization-transaction";
+/** How far behind the sealing instance's clock another instance's may be. */
+const CLOCK_SKEW_MS = 60_000;
 
 /**
  * Pending authorizations, kept out of the store until someone has signed in: `/authorize` seals
@@ -45,7 +47,7 @@ export class Transactions {
       return undefined;
     }
     const age = Date.now() - pending.createdAt;
-    return age >= 0 && age < this.ttlSeconds * 1000 ? pending : undefined;
+    return age > -CLOCK_SKEW_MS && age < this.ttlSeconds * 1000 ? pending : undefined;
   }
 
   /** Whether the transaction was ended already. */

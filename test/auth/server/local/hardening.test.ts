@@ -120,6 +120,17 @@ describe("unauthenticated /authorize writes nothing to the store", () => {
     }
   });
 
+  it("opens a transaction sealed by an instance whose clock runs up to a minute ahead, and not one from the future", async () => {
+    const { server } = await serve();
+    const client = await register(server.baseUrl);
+    const { page } = await new Browser(server.baseUrl).open(authorizeUrl(server.baseUrl, authorizationRequest(client, { scope: "mcp:read" })));
+    const url = `${server.baseUrl}/login?txn=${encodeURIComponent(page!.hidden.txn!)}`;
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() - 30_000 });
+    expect((await get(url)).status).toBe(200);
+    vi.setSystemTime(Date.now() - 60_000);
+    expect((await get(url)).status).toBe(400);
+  });
+
   it("refuses an authorization request too large to carry in the pages' URLs, at the client's redirect URI", async () => {
     const { server } = await serve();
     const client = await register(server.baseUrl);
