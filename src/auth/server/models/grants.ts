@@ -25,7 +25,12 @@ export class Grants {
   /** Revocations done here so far: a read that overlapped one is not remembered. */
   private revocations = 0;
 
-  constructor(private readonly store: KeyValueStore, private readonly revocationCheckSeconds: number) {}
+  constructor(
+    private readonly store: KeyValueStore,
+    private readonly revocationCheckSeconds: number,
+    /** Told once a grant was revoked here (an upstream token to revoke, say). */
+    private readonly onRevoked: (id: string) => Promise<void> = async () => undefined,
+  ) {}
 
   /** Stores a new grant for `ttlSeconds`; returns its id. */
   async create(grant: GrantRecord, ttlSeconds: number): Promise<string> {
@@ -70,6 +75,7 @@ export class Grants {
     // Reads that saw the grant before the delete landed: none of their verdicts may stay.
     this.revocations++;
     this.live.delete(id);
+    await this.onRevoked(id);
   }
 }
 

@@ -8,7 +8,7 @@ import * as z from "zod";
 import { FastMCP, PortInUseError } from "fastmcp-ts";
 import type { LocalOAuthProvider } from "fastmcp-ts/auth";
 import { Client } from "fastmcp-ts/client";
-import type { KeyRing } from "../../../../src/auth/server/local/key-ring.js";
+import type { KeyRing } from "../../../../src/auth/server/keys/key-ring.js";
 import { INITIALIZE, postRaw } from "../../../helpers/http.js";
 import { freePort } from "../../../helpers/ports.js";
 import { pkcePair, type PkcePair } from "../../../helpers/pkce.js";

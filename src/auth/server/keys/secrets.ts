@@ -6,7 +6,6 @@ import { FileStore } from "../../../storage/file.js";
 import { MemoryStore } from "../../../storage/memory.js";
 import type { KeyValueStore } from "../../../storage/store.js";
 import { AuthConfigurationError } from "../../urls.js";
-import type { UserTable } from "./users.js";
 
 export interface ProviderSecrets {
   /** Seals what the store must give back (signing keys, retried refresh responses). */
@@ -24,8 +23,8 @@ const memoryStoreKeys = new WeakMap<MemoryStore, string>();
  * The encryption key (configured, or a default that fits the store) and the HMAC key (generated
  * once, kept sealed in the store, so every instance uses the same).
  */
-export async function resolveSecrets(backend: KeyValueStore, store: KeyValueStore, encryptionKey: string | undefined): Promise<ProviderSecrets> {
-  const box = SecretBox.fromKey(encryptionKey ?? (await defaultEncryptionKey(backend)));
+export async function resolveSecrets(backend: KeyValueStore, store: KeyValueStore, encryptionKey: string | undefined, owner: ProviderName): Promise<ProviderSecrets> {
+  const box = SecretBox.fromKey(encryptionKey ?? (await defaultEncryptionKey(backend, owner)));
   await store.add("secret:hmac", box.seal(randomBytes(32).toString("base64url"), "secret:hmac"));
   const sealed = await store.get<string>("secret:hmac");
   let hmac: string;
@@ -43,7 +42,7 @@ export async function resolveSecrets(backend: KeyValueStore, store: KeyValueStor
  * other store is shared by several machines, which must agree on the key, so it has to be
  * configured.
  */
-async function defaultEncryptionKey(backend: KeyValueStore): Promise<string> {
+async function defaultEncryptionKey(backend: KeyValueStore, owner: ProviderName): Promise<string> {
   if (backend instanceof MemoryStore) {
     let key = memoryStoreKeys.get(backend);
     if (key === undefined) memoryStoreKeys.set(backend, (key = SecretBox.generateKey()));
@@ -66,28 +65,20 @@ async function defaultEncryptionKey(backend: KeyValueStore): Promise<string> {
     if (key === "") throw new AuthConfigurationError(`The encryption key file ${path} is empty: restore it, or pass encryptionKey`);
     return key;
   }
-  throw missingEncryptionKey();
+  throw missingEncryptionKey(owner);
 }
 
 /** Throws unless `backend` can do without a configured encryption key (a MemoryStore or a FileStore). */
-export function assertDefaultEncryptionKey(backend: KeyValueStore): void {
-  if (!(backend instanceof MemoryStore) && !(backend instanceof FileStore)) throw missingEncryptionKey();
+export function assertDefaultEncryptionKey(backend: KeyValueStore, owner: ProviderName): void {
+  if (!(backend instanceof MemoryStore) && !(backend instanceof FileStore)) throw missingEncryptionKey(owner);
 }
 
-function missingEncryptionKey(): AuthConfigurationError {
+/** A provider class's name, which also names its environment variables (FASTMCP_SERVER_AUTH_<NAME>_*). */
+export type ProviderName = string;
+
+function missingEncryptionKey(owner: ProviderName): AuthConfigurationError {
   return new AuthConfigurationError(
-    "LocalOAuthProvider needs encryptionKey with this store (every instance must use the same): pass it, or set FASTMCP_SERVER_AUTH_LOCALOAUTHPROVIDER_ENCRYPTION_KEY (generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\")",
+    `${owner} needs encryptionKey with this store (every instance must use the same): pass it, or set FASTMCP_SERVER_AUTH_${owner.toUpperCase()}_ENCRYPTION_KEY (generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")`,
   );
 }
 
-/**
- * The development user of a server without `users` or `authenticate` (loopback only): `dev`, with
- * a password generated on first start and kept in the store, printed so the developer can log in.
- */
-export async function developmentUser(store: KeyValueStore, box: SecretBox, serverName: string): Promise<UserTable> {
-  await store.add("dev-user", { username: "dev", password: box.seal(randomBytes(9).toString("base64url"), "dev-user") });
-  const stored = (await store.get<{ username: string; password: string }>("dev-user"))!;
-  const user = { username: stored.username, password: box.open(stored.password, "dev-user") };
-  process.stderr.write(`[fastmcp-ts] ${serverName}: development login — username ${user.username}, password ${user.password} (pass users or authenticate to LocalOAuthProvider to replace it)\n`);
-  return { [user.username]: user.password };
-}
