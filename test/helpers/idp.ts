@@ -2,7 +2,7 @@ import { generateKeyPair, randomBytes, randomUUID, type KeyObject } from "node:c
 import { createServer, IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
-import Provider, { errors, type Configuration, type IssuedToken, type ResourceServerInfo } from "oidc-provider";
+import Provider, { errors, type ClientMetadata, type Configuration, type IssuedToken, type ResourceServerInfo } from "oidc-provider";
 import { rootLayout, type IdpLayout } from "./idp-layouts.js";
 import { memoryStore } from "./idp-store.js";
 
@@ -32,6 +32,12 @@ export interface IdentityProviderOptions {
   audience?: (resource: string) => string;
   /** Claims added to every access token (they never replace the standard ones). */
   extraTokenClaims?: Record<string, unknown> | ((token: TokenInfo) => Record<string, unknown>);
+  /** Clients registered from the start (an OAuth proxy's confidential app, say). */
+  clients?: ReadonlyArray<Record<string, unknown>>;
+  /** Issue a rotating refresh token to every client allowed the grant, and serve RFC 7009 revocation. Default false. */
+  refreshAndRevocation?: boolean;
+  /** Claims of every account (`sub` is the account id), for ID tokens and userinfo. */
+  accountClaims?: (accountId: string) => Record<string, unknown>;
 }
 
 export interface IdentityProvider {
@@ -45,6 +51,10 @@ export interface IdentityProvider {
   readonly registrations: ReadonlyArray<Record<string, unknown>>;
   /** The query of every authorization request, as the client sent it. */
   readonly authorizationRequests: readonly URLSearchParams[];
+  /** The grant type of every successful token request, in order. */
+  readonly grants: readonly string[];
+  /** The kind of every token revoked at the revocation endpoint, in order (`AccessToken`, `RefreshToken`). */
+  readonly revocations: readonly string[];
   /** Lets tokens be issued for one more resource. */
   allowResource(resource: string): void;
   /** A token for `resource`, minted with the client credentials grant of a built-in client. */
@@ -115,13 +125,18 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
       ctx.type = "text";
       ctx.body = Object.entries(out).map(([key, value]) => `${key}: ${value}`).join("\n");
     },
-    clients: [{ client_id: minter.id, client_secret: minter.secret, grant_types: ["client_credentials"], response_types: [], redirect_uris: [] }],
-    findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
+    clients: [{ client_id: minter.id, client_secret: minter.secret, grant_types: ["client_credentials"], response_types: [], redirect_uris: [] }, ...(options.clients ?? []) as ClientMetadata[]],
+    findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ ...options.accountClaims?.(id), sub: id }) }),
+    ...(options.refreshAndRevocation ? {
+      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+      rotateRefreshToken: true,
+    } : {}),
     extraTokenClaims: async (_ctx, token) => extraClaims(token),
     features: {
       devInteractions: { enabled: true },
       registration: { enabled: true },
       clientCredentials: { enabled: true },
+      ...(options.refreshAndRevocation ? { revocation: { enabled: true } } : {}),
       resourceIndicators: {
         enabled: true,
         useGrantedResource: async () => true,
@@ -130,6 +145,19 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
     },
   };
   const provider = withoutDevInteractionsNotice(() => new Provider(issuer, configuration));
+  const grants: string[] = [];
+  const revocations: string[] = [];
+  provider.on("grant.success", (ctx) => grants.push(String(ctx.oidc?.params?.grant_type)));
+  for (const kind of ["AccessToken", "RefreshToken"]) {
+    provider.on(`${kind.replace(/([a-z])([A-Z])/, "$1_$2").toLowerCase()}.destroyed`, () => {
+      if (pathNow.endsWith("/token/revocation")) revocations.push(kind);
+    });
+  }
+  let pathNow = "";
+  provider.use(async (ctx, next) => {
+    pathNow = ctx.path;
+    await next();
+  });
   // The metadata names the layout's key URL instead of oidc-provider's own `<issuer>/jwks`.
   provider.use(async (ctx, next) => {
     await next();
@@ -169,6 +197,8 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
     metadataUrl: `${origin}${layout.metadataPaths[0]}`,
     registrations,
     authorizationRequests,
+    grants,
+    revocations,
     allowResource: (resource) => void resources.add(resource),
     mintToken: (resource, scope = defaultScope) => clientCredentialsToken(issuer, minter, resource, scope),
     close: async () => {

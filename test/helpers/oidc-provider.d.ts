@@ -13,7 +13,7 @@ declare module "oidc-provider" {
     status: number;
     type: string;
     body: unknown;
-    oidc?: { route?: string };
+    oidc?: { route?: string; params?: Record<string, unknown> };
   }
 
   export type ProviderMiddleware = (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>;
@@ -48,6 +48,7 @@ declare module "oidc-provider" {
 
   export interface ProviderClient {
     clientId: string;
+    grantTypeAllowed(type: string): boolean;
   }
 
   /** The access token being issued, as `extraTokenClaims` sees it. */
@@ -66,6 +67,7 @@ declare module "oidc-provider" {
     response_types?: string[];
     redirect_uris?: string[];
     token_endpoint_auth_method?: string;
+    [field: string]: unknown;
   }
 
   export interface Configuration {
@@ -81,6 +83,7 @@ declare module "oidc-provider" {
     findAccount?: (ctx: ProviderContext, id: string) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> }>;
     extraTokenClaims?: (ctx: ProviderContext, token: IssuedToken) => Promise<Record<string, unknown> | undefined>;
     issueRefreshToken?: (ctx: ProviderContext, client: ProviderClient, code: { scopes: Set<string> }) => Promise<boolean>;
+    rotateRefreshToken?: boolean;
     features?: {
       devInteractions?: { enabled: boolean };
       registration?: { enabled: boolean };
@@ -103,6 +106,8 @@ declare module "oidc-provider" {
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     /** Adds Koa middleware that runs before oidc-provider's own. */
     use(middleware: ProviderMiddleware): void;
+    /** Listens to one of its events (`grant.success`, `access_token.destroyed`...). */
+    on(event: string, listener: (ctx: ProviderContext, ...rest: unknown[]) => void): void;
   }
 
   export const errors: {

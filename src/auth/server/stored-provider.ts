@@ -267,6 +267,9 @@ export abstract class StoredOAuthProvider<Services> extends OAuthProvider {
     return verified;
   }
 
+  /** Called when a refresh gave the grant a new lifetime of `ttlSeconds`. */
+  protected async grantExtended(_runtime: StoredRuntime & { services: Services }, _grantId: string, _ttlSeconds: number): Promise<void> {}
+
   /** Called once a grant ended (revoked, a replayed code, a reused refresh token). */
   protected async grantRevoked(_runtime: StoredRuntime & { services: Services }, _grantId: string): Promise<void> {}
 
@@ -288,10 +291,18 @@ export abstract class StoredOAuthProvider<Services> extends OAuthProvider {
    * A new grant and its single-use code for an approved request, and the redirect carrying the
    * code. The client is kept at least as long as the grant.
    */
-  protected async approveGrant(runtime: StoredRuntime, client: OAuthClientInformation, params: AuthorizationParams, grant: Omit<GrantRecord, "clientId" | "scopes" | "resource">): Promise<string> {
+  protected async approveGrant(
+    runtime: StoredRuntime,
+    client: OAuthClientInformation,
+    params: AuthorizationParams,
+    grant: Omit<GrantRecord, "clientId" | "scopes" | "resource">,
+    /** What must be stored with the grant before its code exists (an upstream token set). */
+    prepare?: (grantId: string, ttlSeconds: number) => Promise<void>,
+  ): Promise<string> {
     const ttl = this.grantTtl(client);
     const record: GrantRecord = { ...grant, claims: withoutReservedClaims(grant.claims), clientId: client.client_id, scopes: params.scopes, resource: params.resource ?? this.resourceUrl };
     const grantId = await runtime.grants.create(record, ttl);
+    await prepare?.(grantId, ttl);
     await runtime.clients.retain(client, nowSeconds() + ttl);
     const code = await runtime.codes.issue({
       grantId,
@@ -404,7 +415,7 @@ export abstract class StoredOAuthProvider<Services> extends OAuthProvider {
     return verified;
   }
 
-  private async issueTokens(runtime: StoredRuntime, client: OAuthClientInformation, grantId: string, grant: GrantRecord, scopes: string[]): Promise<OAuthTokenResponse> {
+  private async issueTokens(runtime: StoredRuntime & { services: Services }, client: OAuthClientInformation, grantId: string, grant: GrantRecord, scopes: string[]): Promise<OAuthTokenResponse> {
     const ttl = this.settings.accessTokenTtlSeconds;
     const now = nowSeconds();
     const claims: JWTPayload = {
@@ -426,6 +437,7 @@ export abstract class StoredOAuthProvider<Services> extends OAuthProvider {
       const grantTtl = this.grantTtl(client);
       await runtime.grants.extend(grantId, grant, grantTtl);
       await runtime.clients.retain(client, now + grantTtl);
+      await this.grantExtended(runtime, grantId, grantTtl);
     }
     return response;
   }

@@ -29,7 +29,10 @@ ${error}<form method="post" action="${escapeHtml(input.action)}">
 export interface ConsentPageInput {
   serverName: string;
   client: OAuthClientInformation;
-  userName: string;
+  /** Who is signed in; undefined before the person signs in (an OAuth proxy asks first). */
+  userName?: string;
+  /** Where the person signs in after approving (an OAuth proxy's identity provider). */
+  signInWith?: string;
   redirectUri: string;
   scopes: readonly string[];
   scopeDescriptions: Readonly<Record<string, string>>;
@@ -51,7 +54,7 @@ export function consentPage(input: ConsentPageInput): string {
     ? `<p class="muted">Application identified by <span class="host">${escapeHtml(new URL(input.client.client_id).host)}</span>.</p>`
     : `<p class="muted">This application registered itself with this server; its name is not verified.</p>`;
   return renderPage(`Authorize ${clientName}`, `<h1>Authorize <span data-testid="client-name">${escapeHtml(clientName)}</span>?</h1>
-<p>Signed in to ${escapeHtml(input.serverName)} as <strong>${escapeHtml(input.userName)}</strong>.</p>
+${input.userName !== undefined ? `<p>Signed in to ${escapeHtml(input.serverName)} as <strong>${escapeHtml(input.userName)}</strong>.</p>` : ""}
 <p>If you approve, you will be sent to</p>
 <p><span class="host" data-testid="redirect-host">${escapeHtml(redirectTarget(input.redirectUri))}</span></p>
 <p>which will be able to act on ${escapeHtml(input.serverName)} for you with these permissions:</p>
@@ -65,7 +68,7 @@ ${verified}
 <button type="submit" name="action" value="deny" class="secondary">Deny</button>
 </div>
 </form>
-<p class="muted">Only approve applications you recognise and started yourself.</p>`);
+${input.signInWith !== undefined ? `<p class="muted">After you approve, you sign in with ${escapeHtml(input.signInWith)}.</p>\n` : ""}<p class="muted">Only approve applications you recognise and started yourself.</p>`);
 }
 
 /** The host (with port) of an http(s) redirect URI; for a native app's own scheme, the scheme. */
