@@ -16,7 +16,9 @@ export { OAuthProvider, type OAuthProviderOptions, type ClientRegistrationOption
 export { InMemoryOAuthProvider, type InMemoryOAuthProviderOptions } from "./server/in-memory.js";
 export { LocalOAuthProvider, type LocalOAuthProviderOptions } from "./server/local/provider.js";
 export { StoredOAuthProvider, type StoredOAuthProviderOptions } from "./server/stored-provider.js";
+export { ProxyProvider, type ProxyProviderOptions, type ResolvedUpstream } from "./proxy/proxy-provider.js";
 export { OAuthProxy, type OAuthProxyOptions } from "./proxy/oauth-proxy.js";
+export { OIDCProxy, type OIDCProxyOptions } from "./proxy/oidc-proxy.js";
 export type { ConsentMode, ConsentView, RenderConsent } from "./proxy/port.js";
 export { UpstreamError, type UpstreamAuthMethod, type UpstreamTokens } from "./proxy/upstream.js";
 export type { Authenticate, LocalUser, UserTable } from "./server/local/users.js";

@@ -109,7 +109,7 @@ export abstract class StoredOAuthProvider<Services> extends OAuthProvider {
   private readonly verified = new VerifiedTokenCache<AccessToken>(10_000, () => true, signatureTail);
   private runtime: Promise<StoredRuntime & { services: Services }> | undefined;
   /** The runtime once it is ready, for the synchronous token check. */
-  private started: (StoredRuntime & { services: Services }) | undefined;
+  protected started: (StoredRuntime & { services: Services }) | undefined;
 
   /** `storeKind` names the default FileStore's directory (`<storeKind>-<issuer hash>`). */
   constructor(options: StoredOAuthProviderOptions, private readonly storeKind: string) {

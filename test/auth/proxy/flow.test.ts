@@ -18,12 +18,12 @@ function structured<T>(result: CallToolResult): T {
   return JSON.parse(block.text) as T;
 }
 
-describe("OAuthProxy in front of oidc-provider, with the official MCP client", () => {
+describe.each(["oauth", "oidc"] as const)("%s proxy in front of oidc-provider, with the official MCP client", (kind) => {
   let server: ProxiedServer;
   let client: OAuthMcpClient;
 
   beforeAll(async () => {
-    server = await startProxiedServer();
+    server = await startProxiedServer({}, {}, kind);
   });
 
   afterAll(async () => {

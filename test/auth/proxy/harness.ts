@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod";
 import { FastMCP } from "fastmcp-ts";
-import { JWTVerifier, OAuthProxy, type OAuthProxyOptions } from "fastmcp-ts/auth";
+import { JWTVerifier, OAuthProxy, OIDCProxy, type OAuthProxyOptions, type OIDCProxyOptions, type ProxyProvider } from "fastmcp-ts/auth";
 import { MemoryStore } from "fastmcp-ts/storage";
 import { startIdentityProvider, type IdentityProvider, type IdentityProviderOptions } from "../../helpers/idp.js";
 import { freePort } from "../../helpers/ports.js";
@@ -15,7 +15,7 @@ export const PROXY_CLIENT = { id: "mcp-proxy", secret: randomBytes(24).toString(
 
 export interface ProxiedServer {
   readonly idp: IdentityProvider;
-  readonly proxy: OAuthProxy;
+  readonly proxy: ProxyProvider;
   readonly baseUrl: string;
   /** The MCP endpoint. */
   readonly url: string;
@@ -33,13 +33,17 @@ export function upstreamEndpoints(issuer: string) {
   };
 }
 
+/** Which proxy: an OAuthProxy given the endpoints and a verifier, or an OIDCProxy given the discovery URL. */
+export type ProxyKind = "oauth" | "oidc";
+
 /**
  * An identity provider and a FastMCP server (tools `whoami`, `write_note` needing mcp:write)
- * behind an OAuthProxy configured by `options` over the defaults.
+ * behind a proxy of `kind` configured by `options` over the defaults.
  */
 export async function startProxiedServer(
-  options: Partial<OAuthProxyOptions> = {},
+  options: Partial<OAuthProxyOptions & OIDCProxyOptions> = {},
   idpOptions: IdentityProviderOptions = {},
+  kind: ProxyKind = "oauth",
 ): Promise<ProxiedServer> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -60,18 +64,23 @@ export async function startProxiedServer(
   });
   idp.allowResource(url);
   const errors: unknown[] = [];
-  const proxy = new OAuthProxy({
+  const common = {
     baseUrl,
-    ...upstreamEndpoints(idp.issuer),
-    upstreamClientId: PROXY_CLIENT.id,
-    upstreamClientSecret: PROXY_CLIENT.secret,
-    tokenVerifier: new JWTVerifier({ jwksUri: idp.jwksUri, issuer: idp.issuer, audience: url, requiredScopes: ["mcp:read"] }),
     validScopes: ["mcp:read", "mcp:write"],
     store: new MemoryStore(),
-    clientRegistration: { rateLimit: false },
-    onError: (error) => errors.push(error),
-    ...options,
-  });
+    clientRegistration: { rateLimit: false as const },
+    onError: (error: unknown) => void errors.push(error),
+  };
+  const proxy = kind === "oidc"
+    ? new OIDCProxy({ ...common, configUrl: idp.metadataUrl, clientId: PROXY_CLIENT.id, clientSecret: PROXY_CLIENT.secret, requiredScopes: ["mcp:read"], ...options })
+    : new OAuthProxy({
+      ...common,
+      ...upstreamEndpoints(idp.issuer),
+      upstreamClientId: PROXY_CLIENT.id,
+      upstreamClientSecret: PROXY_CLIENT.secret,
+      tokenVerifier: new JWTVerifier({ jwksUri: idp.jwksUri, issuer: idp.issuer, audience: url, requiredScopes: ["mcp:read"] }),
+      ...options,
+    });
   const mcp = new FastMCP({ name: "proxied", auth: proxy });
   mcp.tool({
     name: "whoami",

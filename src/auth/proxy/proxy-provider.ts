@@ -1,0 +1,395 @@
+import { accessToken, parseScopes, type AccessToken } from "../access-token.js";
+import type { AuthRoute, TokenVerifier } from "../provider.js";
+import { reportToStderr } from "../report.js";
+import { AuthConfigurationError, endpointUrl } from "../urls.js";
+import { CsrfTokens } from "../server/interaction/csrf.js";
+import { s256 } from "../server/pkce.js";
+import { StoredOAuthProvider, TRANSACTION_TTL_SECONDS, type StoredOAuthProviderOptions, type StoredRuntime } from "../server/stored-provider.js";
+import type { AuthorizationParams, OAuthClientInformation } from "../server/types.js";
+import type { ConsentMode, ProxyPort, ProxyServices, RenderConsent } from "./port.js";
+import { RememberedConsents } from "./remembered-consents.js";
+import { proxyRoutes } from "./routes.js";
+import { UpstreamSignIns, type UpstreamSignIn } from "./sign-ins.js";
+import { UpstreamGrants } from "./upstream-grants.js";
+import { UpstreamError, UpstreamServer, type UpstreamAuthMethod, type UpstreamTokens } from "./upstream.js";
+
+/** What every proxy accepts, whatever tells it where the upstream is. */
+export interface ProxyProviderOptions extends StoredOAuthProviderOptions {
+  /** The id of the app registered at the upstream for this server (its redirect URI: `baseUrl` + `redirectPath`). */
+  upstreamClientId: string;
+  /** That app's secret; leave it out for a public app (PKCE only). */
+  upstreamClientSecret?: string;
+  /** Where the upstream sends the browser back. Default `/auth/callback`. */
+  redirectPath?: string;
+  /** Scopes clients may register and request (and what the metadata advertises). Default: the required scopes. */
+  validScopes?: readonly string[];
+  /** Send the proxy's own PKCE challenge upstream (S256). Default true. */
+  forwardPkce?: boolean;
+  /** Send the client's RFC 8707 `resource` upstream. Default true; turn it off for upstreams that refuse it. */
+  forwardResource?: boolean;
+  /** How the proxy authenticates to the upstream token endpoint. Default `client_secret_basic` with a secret, `none` without. */
+  tokenEndpointAuthMethod?: UpstreamAuthMethod;
+  /** Added to every upstream authorization URL (last, so they win). */
+  extraAuthorizeParams?: Record<string, string>;
+  /** Added to every upstream token request (code exchange and refresh). */
+  extraTokenParams?: Record<string, string>;
+  /**
+   * Ask the person to approve the MCP client before sending them upstream: `"remember"` (default:
+   * once per browser, client, redirect URI and scope set), `true` (every time), `false` (never:
+   * development only, any registered client then gets a grant from a signed-in upstream session).
+   */
+  requireConsent?: boolean | "remember";
+  /** How long a browser remembers an approval. Default 90 days. */
+  consentTtlSeconds?: number;
+  /** Render the consent page yourself; CSRF and the browser binding are still handled for it. */
+  renderConsent?: RenderConsent;
+  /** The consent page's Content-Security-Policy (a page you render may load more than the default allows). */
+  consentCsp?: string;
+  /** Shown on the consent page. Default: the host of baseUrl. */
+  serverName?: string;
+  /** The upstream's name on the consent page ("you sign in with ..."). Default: its host. */
+  identityProviderName?: string;
+  /** Human descriptions of scopes, shown on the consent page. */
+  scopeDescriptions?: Record<string, string>;
+  /** Treat an upstream access token as expired this many seconds early, refreshing it first. Default 0. */
+  tokenExpiryThresholdSeconds?: number;
+  /** How long an upstream token the verifier accepted is trusted without asking it again. Default 60 s. */
+  upstreamVerificationCacheSeconds?: number;
+  /** Verify the upstream's ID token instead of its access token (upstreams whose access tokens are opaque). Default false. */
+  verifyIdToken?: boolean;
+  /** Budget of one upstream request. Default 10,000 ms. */
+  upstreamTimeoutMs?: number;
+  /** Accept plain-http upstream endpoints that are not loopback. Only for a private network you trust. */
+  allowInsecureHttp?: boolean;
+}
+
+/** Where the upstream is and how its tokens are checked, as a proxy resolves it before it serves. */
+export interface ResolvedUpstream {
+  authorizationEndpoint: URL;
+  tokenEndpoint: URL;
+  revocationEndpoint: URL | undefined;
+  issuer: string | undefined;
+  tokenVerifier: TokenVerifier;
+}
+
+/** A grant's upstream verdict: the access token served for it while the verdict holds. */
+interface Verdict {
+  /** Our token it was made for. */
+  token: string;
+  served: AccessToken;
+  /** Milliseconds since the epoch. */
+  until: number;
+}
+
+const IDENTITY_SCOPES = new Set(["openid", "email", "profile", "offline_access"]);
+/** Upstream error codes a client can act on; any other becomes server_error (their text never passes). */
+const FORWARDED_UPSTREAM_ERRORS = new Set(["access_denied", "login_required", "consent_required", "interaction_required", "account_selection_required"]);
+/** Claims of the upstream identity copied into our tokens (`upstream_claims`), at most this large. */
+const MAX_UPSTREAM_CLAIMS_BYTES = 4_096;
+const MAX_VERDICTS = 10_000;
+
+/**
+ * An OAuth 2.1 authorization server towards MCP clients (dynamic registration, Client ID Metadata
+ * Documents, PKCE, RFC 8707, RFC 9207, consent) in front of one app registered at an identity
+ * provider that has none of that (Google, GitHub, Entra, Okta...). People sign in upstream; the
+ * proxy swaps codes and tokens at each hop, so upstream tokens never reach an MCP client (they
+ * stay sealed in the store), and issues its own JWTs, signed by its key ring like
+ * LocalOAuthProvider's. Every MCP request checks the upstream token behind the JWT with
+ * `tokenVerifier` (cached), refreshing it upstream when it expires, once across instances.
+ */
+export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & { upstream: UpstreamGrants; server: UpstreamServer; verifier: TokenVerifier }> {
+  private readonly proxyOptions: ProxyProviderOptions;
+  private readonly authMethod: UpstreamAuthMethod;
+  private readonly timeoutMs: number;
+  private readonly redirectPath: string;
+  private readonly consentMode: ConsentMode;
+  private readonly consentTtlSeconds: number;
+  private readonly expiryThresholdMs: number;
+  private readonly verificationCacheMs: number;
+  private readonly verdicts = new Map<string, Verdict>();
+  /** The MCP endpoint's path, for a verifier that binds tokens to this server's URL. */
+  private verifierPath = "/mcp";
+  private port: ProxyPort | undefined;
+
+  constructor(options: ProxyProviderOptions) {
+    const registration = typeof options.clientRegistration === "object" ? options.clientRegistration : { enabled: options.clientRegistration !== false };
+    super({ ...options, clientRegistration: { ...registration, validScopes: registration.validScopes ?? options.validScopes ?? options.requiredScopes } }, "oauth-proxy");
+    this.proxyOptions = options;
+    if (typeof options.upstreamClientId !== "string" || options.upstreamClientId === "") throw new AuthConfigurationError(`${this.constructor.name} needs upstreamClientId: the id of the app registered at the identity provider`);
+    this.authMethod = options.tokenEndpointAuthMethod ?? (options.upstreamClientSecret ? "client_secret_basic" : "none");
+    if (this.authMethod !== "none" && !options.upstreamClientSecret) throw new AuthConfigurationError(`${this.constructor.name} tokenEndpointAuthMethod ${this.authMethod} needs upstreamClientSecret`);
+    this.timeoutMs = this.positive(options.upstreamTimeoutMs, 10_000, "upstreamTimeoutMs");
+    this.redirectPath = `/${(options.redirectPath ?? "/auth/callback").replace(/^\/+/, "")}`;
+    this.consentMode = options.requireConsent === false ? "never" : options.requireConsent === true ? "always" : "remember";
+    this.consentTtlSeconds = this.nonNegative(options.consentTtlSeconds, 90 * 86_400, "consentTtlSeconds");
+    this.expiryThresholdMs = this.nonNegative(options.tokenExpiryThresholdSeconds, 0, "tokenExpiryThresholdSeconds") * 1000;
+    this.verificationCacheMs = this.nonNegative(options.upstreamVerificationCacheSeconds, 60, "upstreamVerificationCacheSeconds") * 1000;
+    this.warnAboutScopes();
+  }
+
+  /** Shown on the consent page: `serverName`, else the host of the base URL. */
+  get serverName(): string {
+    return this.proxyOptions.serverName ?? new URL(this.baseUrl).host;
+  }
+
+  /** The URL the upstream sends the browser back to: register it with the upstream app. */
+  get callbackUrl(): string {
+    return this.endpointUrl(this.redirectPath);
+  }
+
+  override bind(mcpPath: string): void {
+    super.bind(mcpPath);
+    this.verifierPath = mcpPath;
+    this.started?.services.verifier.bind(mcpPath);
+  }
+
+  override routes(): AuthRoute[] {
+    return [...super.routes(), ...proxyRoutes(this.proxyPort(), this.redirectPath)];
+  }
+
+  /** Seals the validated request into the consent page's URL, and sends the browser there. */
+  async authorize(client: OAuthClientInformation, params: AuthorizationParams): Promise<string> {
+    const sealed = (await this.running()).transactions.seal(client.client_id, params);
+    return `${this.endpointUrl("/consent")}?txn=${encodeURIComponent(sealed)}`;
+  }
+
+  /**
+   * The upstream access token behind a request's token (`ctx.auth`), refreshed first when it has
+   * expired: for a tool that calls the identity provider's APIs for the user. Undefined when the
+   * token is not one this proxy issued or its grant is gone.
+   */
+  async upstreamAccessToken(auth: AccessToken | undefined): Promise<string | undefined> {
+    const grantId = auth?.claims.gid;
+    if (typeof grantId !== "string") return undefined;
+    const runtime = await this.running();
+    const tokens = await runtime.services.upstream.get(grantId);
+    if (!tokens) return undefined;
+    return this.expired(tokens) ? (await runtime.services.upstream.refresh(grantId, tokens))?.accessToken : tokens.accessToken;
+  }
+
+  // ---- What the MCP client's flow needs ------------------------------------------------------
+
+  /** The scopes to ask the upstream for, given what the MCP client was granted here. Presets translate. */
+  protected upstreamScopes(scopes: readonly string[]): string[] {
+    return [...(scopes.length > 0 ? scopes : this.requiredScopes)];
+  }
+
+  /** The scopes a sign-in grants: those asked for, narrowed to what the upstream says it granted. */
+  protected grantedScopes(requested: readonly string[], upstreamScope: string | undefined): string[] {
+    if (upstreamScope === undefined) return [...requested];
+    const upstream = new Set(parseScopes(upstreamScope));
+    return requested.filter((scope) => upstream.has(scope) || !this.upstreamScopes([scope]).some((asked) => !upstream.has(asked)));
+  }
+
+  /** The token the verifier checks: the access token, or the ID token with `verifyIdToken`. */
+  protected verificationToken(tokens: UpstreamTokens): string | undefined {
+    return this.proxyOptions.verifyIdToken ? tokens.idToken : tokens.accessToken;
+  }
+
+  /** Where the upstream is and what verifies its tokens: called once, before the proxy serves. */
+  protected abstract resolveUpstream(): Promise<ResolvedUpstream>;
+
+  /** The upstream's name on the consent page, unless `identityProviderName` says. */
+  protected abstract get upstreamHost(): string;
+
+  protected async startServices(runtime: StoredRuntime): Promise<ProxyServices & { upstream: UpstreamGrants; server: UpstreamServer; verifier: TokenVerifier }> {
+    const resolved = await this.resolveUpstream();
+    const server = new UpstreamServer({
+      authorizationEndpoint: resolved.authorizationEndpoint,
+      tokenEndpoint: resolved.tokenEndpoint,
+      revocationEndpoint: resolved.revocationEndpoint,
+      issuer: resolved.issuer,
+      clientId: this.proxyOptions.upstreamClientId,
+      clientSecret: this.proxyOptions.upstreamClientSecret,
+      authMethod: this.authMethod,
+      extraAuthorizeParams: { ...this.proxyOptions.extraAuthorizeParams },
+      extraTokenParams: { ...this.proxyOptions.extraTokenParams },
+      timeoutMs: this.timeoutMs,
+    });
+    const verifier = resolved.tokenVerifier;
+    verifier.bind(this.verifierPath);
+    const signIns = new UpstreamSignIns(runtime.store, runtime.box, runtime.cookies, TRANSACTION_TTL_SECONDS);
+    const upstream = new UpstreamGrants(runtime.store, runtime.box, server);
+    const oidc = resolved.issuer !== undefined;
+    return {
+      upstream,
+      server,
+      verifier,
+      transactions: runtime.transactions,
+      csrf: new CsrfTokens(runtime.hmacKey, runtime.cookies, TRANSACTION_TTL_SECONDS),
+      consents: new RememberedConsents(runtime.hmacKey, runtime.cookies, this.consentTtlSeconds),
+      signIns,
+      begin: (pending) => {
+        const scopes = this.upstreamScopes(pending.params.scopes);
+        const started = signIns.begin(pending, { pkce: this.proxyOptions.forwardPkce !== false, nonce: oidc && scopes.includes("openid") });
+        return started && { location: this.upstreamUrl(server, started.signIn, scopes), setCookie: started.setCookie };
+      },
+      complete: (signIn, client, callback) => this.complete(runtime, { upstream, server, verifier }, signIn, client, callback),
+    };
+  }
+
+  // ---- Per request: the upstream token behind ours -------------------------------------------
+
+  protected override async acceptToken(runtime: StoredRuntime & { services: { upstream: UpstreamGrants; verifier: TokenVerifier } }, verified: AccessToken): Promise<AccessToken | undefined> {
+    const { verifier } = runtime.services;
+    const grantId = verified.claims.gid as string;
+    const cached = this.acceptCachedToken(verified, Date.now());
+    if (cached) return cached;
+    let tokens = await runtime.services.upstream.get(grantId);
+    if (!tokens) return undefined;
+    try {
+      if (this.expired(tokens)) tokens = await runtime.services.upstream.refresh(grantId, tokens);
+      let identity = tokens && (await this.verifyUpstream(verifier, tokens));
+      // Refused before its time: revoked upstream, or a clock that differs. One refresh settles it.
+      if (tokens && !identity && tokens.refreshToken && tokens.expiresAt !== undefined) {
+        tokens = await runtime.services.upstream.refresh(grantId, tokens);
+        identity = tokens && (await this.verifyUpstream(verifier, tokens));
+      }
+      if (!tokens || !identity) return undefined;
+      return this.remember(verified, identity, tokens);
+    } catch (error) {
+      // The upstream is down: refuse this request (the client retries), and say why in the logs.
+      this.report(error);
+      return undefined;
+    }
+  }
+
+  protected override acceptCachedToken(verified: AccessToken, now: number): AccessToken | undefined {
+    const verdict = this.verdicts.get(verified.claims.gid as string);
+    return verdict && verdict.token === verified.token && verdict.until > now ? verdict.served : undefined;
+  }
+
+  protected override async grantExtended(runtime: StoredRuntime & { services: { upstream: UpstreamGrants } }, grantId: string, ttlSeconds: number): Promise<void> {
+    await runtime.services.upstream.extend(grantId, ttlSeconds);
+  }
+
+  /** Revoking a grant revokes the upstream tokens behind it (not our own token, which means nothing upstream). */
+  protected override async grantRevoked(runtime: StoredRuntime & { services: { upstream: UpstreamGrants; server: UpstreamServer } }, grantId: string): Promise<void> {
+    this.verdicts.delete(grantId);
+    const { upstream, server } = runtime.services;
+    const tokens = await upstream.remove(grantId);
+    if (!tokens || !server.revocationSupported) return;
+    try {
+      if (tokens.refreshToken) await server.revoke(tokens.refreshToken, "refresh_token");
+      await server.revoke(tokens.accessToken, "access_token");
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  // ---- Internals -----------------------------------------------------------------------------
+
+  private upstreamUrl(server: UpstreamServer, signIn: UpstreamSignIn, scopes: readonly string[]): string {
+    const { params } = signIn.pending;
+    return server.authorizationUrl({
+      redirect_uri: this.callbackUrl,
+      state: signIn.state,
+      scope: scopes.join(" "),
+      ...(signIn.codeVerifier ? { code_challenge: s256(signIn.codeVerifier), code_challenge_method: "S256" } : {}),
+      ...(signIn.nonce ? { nonce: signIn.nonce } : {}),
+      ...(this.proxyOptions.forwardResource !== false && params.resource ? { resource: params.resource } : {}),
+    });
+  }
+
+  /** The upstream's answer turned into a code for the MCP client, or an error it can act on. */
+  private async complete(
+    runtime: StoredRuntime,
+    { upstream, server, verifier }: { upstream: UpstreamGrants; server: UpstreamServer; verifier: TokenVerifier },
+    signIn: UpstreamSignIn,
+    client: OAuthClientInformation,
+    callback: URLSearchParams,
+  ): Promise<string> {
+    const { params } = signIn.pending;
+    const fail = (error: string, description: string) => this.authorizationRedirect(params, { error, error_description: description });
+    let tokens: UpstreamTokens;
+    try {
+      tokens = await server.exchangeCallback(callback, { state: signIn.state, codeVerifier: signIn.codeVerifier, redirectUri: this.callbackUrl, ...(signIn.nonce ? { nonce: signIn.nonce } : {}) });
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      if (error.kind === "unavailable") {
+        this.report(error);
+        return fail("temporarily_unavailable", "The identity provider could not be reached; try again shortly");
+      }
+      if (error.detail !== undefined && FORWARDED_UPSTREAM_ERRORS.has(error.detail)) return fail(error.detail, "The sign-in at the identity provider did not complete");
+      this.report(error);
+      return fail("server_error", "The identity provider did not accept the sign-in");
+    }
+    const identity = await this.verifyUpstream(verifier, tokens);
+    if (!identity) {
+      this.report(new Error(`${this.constructor.name}: the token verifier refused a token the identity provider just issued (check tokenVerifier's issuer, audience and scopes)`));
+      return fail("server_error", "The identity provider's token was not accepted by this server");
+    }
+    const subject = identity.subject ?? (typeof identity.claims.sub === "string" ? identity.claims.sub : undefined);
+    if (!subject) {
+      this.report(new Error(`${this.constructor.name}: the token verifier accepted an upstream token without a subject`));
+      return fail("server_error", "The identity provider did not say who signed in");
+    }
+    const granted = { ...params, scopes: this.grantedScopes(params.scopes, tokens.scope) };
+    return this.approveGrant(runtime, client, granted, { subject, claims: { upstream_claims: boundedClaims(identity.claims) } }, (grantId, ttl) => upstream.save(grantId, tokens, ttl));
+  }
+
+  private verifyUpstream(verifier: TokenVerifier, tokens: UpstreamTokens): Promise<AccessToken | null> {
+    const token = this.verificationToken(tokens);
+    return token ? verifier.verifyToken(token) : Promise.resolve(null);
+  }
+
+  private expired(tokens: UpstreamTokens): boolean {
+    return tokens.expiresAt !== undefined && tokens.expiresAt - this.expiryThresholdMs <= Date.now();
+  }
+
+  /** The token served for requests of this grant while the upstream verdict holds. */
+  private remember(verified: AccessToken, identity: AccessToken, tokens: UpstreamTokens): AccessToken {
+    const served = accessToken({ ...verified, claims: { ...verified.claims, upstream_claims: boundedClaims(identity.claims) } });
+    const upstreamEnd = tokens.expiresAt === undefined ? Number.POSITIVE_INFINITY : tokens.expiresAt - this.expiryThresholdMs;
+    const until = Math.min(Date.now() + this.verificationCacheMs, upstreamEnd, (identity.expiresAt ?? Number.POSITIVE_INFINITY) * 1000);
+    const grantId = verified.claims.gid as string;
+    this.verdicts.delete(grantId);
+    if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
+    this.verdicts.set(grantId, { token: verified.token, served, until });
+    return served;
+  }
+
+  private proxyPort(): ProxyPort {
+    if (this.port) return this.port;
+    const proxy = this;
+    this.port = {
+      get serverName() { return proxy.serverName; },
+      get cookies() { return proxy.cookies; },
+      get identityProvider() { return proxy.proxyOptions.identityProviderName ?? proxy.upstreamHost; },
+      scopeDescriptions: { ...this.proxyOptions.scopeDescriptions },
+      consentMode: this.consentMode,
+      renderConsent: this.proxyOptions.renderConsent,
+      consentCsp: this.proxyOptions.consentCsp,
+      endpointUrl: (path) => this.endpointUrl(path),
+      resolveClient: (clientId) => this.resolveClient(clientId),
+      authorizationRedirect: (params, fields) => this.authorizationRedirect(params, fields),
+      report: (error) => this.report(error),
+      services: async () => (await this.running()).services,
+    };
+    return this.port;
+  }
+
+  /**
+   * Configurations that look right and break real clients, said at startup: a challenge that asks
+   * only for identity scopes (clients then get tokens no tool accepts), and `offline_access` among
+   * the scopes (never advertised: a client asks for refresh tokens itself).
+   */
+  private warnAboutScopes(): void {
+    const warn = (message: string) => (this.onError === reportToStderr ? reportToStderr(`warning: ${message}`) : this.onError(new AuthConfigurationError(message)));
+    const challenge = this.requiredScopes.filter((scope) => scope !== "offline_access");
+    if (challenge.length > 0 && challenge.every((scope) => IDENTITY_SCOPES.has(scope))) {
+      warn(`${this.constructor.name}: the 401 challenge asks only for identity scopes (${challenge.join(" ")}), so MCP clients request nothing your tools can check; set requiredScopes (or the verifier's) to the API scopes every request needs, and list the others in validScopes`);
+    }
+    if ([...this.requiredScopes, ...(this.registration.validScopes ?? [])].includes("offline_access")) {
+      warn(`${this.constructor.name}: offline_access is among the scopes; it is never advertised in the protected resource metadata (a client asks for refresh tokens itself): remove it, and add it to extraAuthorizeParams' scope handling upstream if the identity provider needs it`);
+    }
+  }
+}
+
+/** The upstream identity's claims as tokens carry them: at most 4 KiB, else only the standard identity claims. */
+function boundedClaims(claims: Record<string, unknown>): Record<string, unknown> {
+  if (Buffer.byteLength(JSON.stringify(claims)) <= MAX_UPSTREAM_CLAIMS_BYTES) return claims;
+  const kept: Record<string, unknown> = {};
+  for (const name of ["sub", "iss", "email", "email_verified", "name", "preferred_username"]) if (claims[name] !== undefined) kept[name] = claims[name];
+  return kept;
+}
