@@ -4,6 +4,7 @@ import { DescopeProvider } from "./providers/descope.js";
 import { ScalekitProvider } from "./providers/scalekit.js";
 import { SupabaseProvider } from "./providers/supabase.js";
 import { RemoteAuthProvider } from "./remote.js";
+import { OIDCProxy } from "./proxy/oidc-proxy.js";
 import { LocalOAuthProvider } from "./server/local/provider.js";
 import { AuthConfigurationError } from "./urls.js";
 import { IntrospectionTokenVerifier } from "./verifiers/introspection.js";
@@ -33,6 +34,9 @@ const PROVIDERS: Record<string, () => AuthProvider> = {
   supabaseprovider: () => new SupabaseProvider(),
   local: () => new LocalOAuthProvider(),
   localoauthprovider: () => new LocalOAuthProvider(),
+  oidc: () => new OIDCProxy(),
+  oidcproxy: () => new OIDCProxy(),
+  "oidc-proxy": () => new OIDCProxy(),
 };
 
 /**
@@ -47,7 +51,7 @@ export function authFromEnvironment(): AuthProvider | undefined {
   const build = PROVIDERS[key];
   if (!build) {
     throw new AuthConfigurationError(
-      `FASTMCP_SERVER_AUTH=${selector} names no provider; use one of JWT, introspection, remote, descope, scalekit, authkit, supabase, local, or a class path such as fastmcp.server.auth.providers.descope.DescopeProvider`,
+      `FASTMCP_SERVER_AUTH=${selector} names no provider; use one of JWT, introspection, remote, descope, scalekit, authkit, supabase, local, oidc, or a class path such as fastmcp.server.auth.providers.descope.DescopeProvider`,
     );
   }
   return build();

@@ -1,5 +1,6 @@
 import { discoverAuthorizationServer, metadataUrls, type AuthorizationServerMetadata } from "../discovery.js";
 import type { TokenVerifier } from "../provider.js";
+import { required, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { AuthConfigurationError, endpointUrl } from "../urls.js";
 import type { JwtAlgorithm } from "../verifiers/algorithms.js";
 import { JWTVerifier } from "../verifiers/jwt.js";
@@ -28,6 +29,22 @@ export interface OIDCProxyOptions extends Omit<ProxyProviderOptions, "upstreamCl
   strict?: boolean;
 }
 
+const SETTINGS: SettingSpec<OIDCProxyOptions> = {
+  configUrl: { env: "CONFIG_URL", kind: "string" },
+  clientId: { env: "CLIENT_ID", kind: "string" },
+  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
+  audience: { env: "AUDIENCE", kind: "string" },
+  baseUrl: { env: "BASE_URL", kind: "string" },
+  issuerUrl: { env: "ISSUER_URL", kind: "string" },
+  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
+  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
+  validScopes: { env: "VALID_SCOPES", kind: "list" },
+  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
+  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
+  serverName: { env: "SERVER_NAME", kind: "string" },
+  verifyIdToken: { env: "VERIFY_ID_TOKEN", kind: "boolean" },
+};
+
 const WELL_KNOWN_OIDC = "/.well-known/openid-configuration";
 const WELL_KNOWN_OAUTH = "/.well-known/oauth-authorization-server";
 
@@ -42,21 +59,28 @@ export class OIDCProxy extends ProxyProvider {
   private readonly configUrl: URL;
   private readonly oidcOptions: OIDCProxyOptions;
 
-  constructor(options: OIDCProxyOptions) {
-    if (options?.configUrl === undefined) throw new AuthConfigurationError("OIDCProxy needs configUrl: the identity provider's discovery document URL");
-    if (typeof options.clientId !== "string" || options.clientId === "") throw new AuthConfigurationError("OIDCProxy needs clientId: the id of the app registered at the identity provider");
+  /**
+   * Options left out come from `FASTMCP_SERVER_AUTH_<envPrefix>_*` (`OIDCPROXY` by default:
+   * CONFIG_URL, CLIENT_ID, CLIENT_SECRET, AUDIENCE, BASE_URL, REQUIRED_SCOPES, VALID_SCOPES...).
+   * Presets pass their own prefix, or null when they read their settings themselves.
+   */
+  constructor(options: Partial<OIDCProxyOptions> = {}, envPrefix: string | null = "OIDCPROXY") {
+    if (envPrefix !== null) options = withEnvironmentDefaults(envPrefix, options, SETTINGS);
+    const owner = new.target.name;
+    required(options.configUrl, "configUrl (the identity provider's discovery document URL)", envPrefix ?? "OIDCPROXY", "CONFIG_URL", owner);
+    required(options.clientId, "clientId (the id of the app registered at the identity provider)", envPrefix ?? "OIDCPROXY", "CLIENT_ID", owner);
     const audience: Record<string, string> = options.audience === undefined ? {} : { audience: options.audience };
     super({
       ...options,
-      upstreamClientId: options.clientId,
+      upstreamClientId: options.clientId!,
       ...(options.clientSecret !== undefined ? { upstreamClientSecret: options.clientSecret } : {}),
       requiredScopes: options.requiredScopes ?? options.tokenVerifier?.requiredScopes,
       // Explicit parameters win over the audience.
       extraAuthorizeParams: { ...audience, ...options.extraAuthorizeParams },
       extraTokenParams: { ...audience, ...options.extraTokenParams },
     });
-    this.configUrl = endpointUrl(options.configUrl, "configUrl", { allowInsecureHttp: options.allowInsecureHttp ?? false });
-    this.oidcOptions = options;
+    this.configUrl = endpointUrl(options.configUrl!, "configUrl", { allowInsecureHttp: options.allowInsecureHttp ?? false });
+    this.oidcOptions = options as OIDCProxyOptions;
     this.startIfReady();
   }
 
