@@ -78,6 +78,11 @@ export class UserAgent {
     throw new Error(`no redirect to ${redirectUri} after ${MAX_STEPS} pages`);
   }
 
+  /** One GET with this browser's cookies, no redirect followed (delivering a callback by hand, say). */
+  async visit(url: URL | string): Promise<Response> {
+    return this.send({ url: new URL(url), method: "GET" });
+  }
+
   private valueFor(input: FormInput): string {
     if (input.name === "login" || input.name === "username") return this.login;
     if (input.name === "password") return this.password;

@@ -33,6 +33,9 @@ export function upstreamEndpoints(issuer: string) {
   };
 }
 
+/** Options of the proxy over the harness's defaults. */
+export type ProxyOverrides = Partial<OAuthProxyOptions & OIDCProxyOptions>;
+
 /** Which proxy: an OAuthProxy given the endpoints and a verifier, or an OIDCProxy given the discovery URL. */
 export type ProxyKind = "oauth" | "oidc";
 
@@ -41,7 +44,7 @@ export type ProxyKind = "oauth" | "oidc";
  * behind a proxy of `kind` configured by `options` over the defaults.
  */
 export async function startProxiedServer(
-  options: Partial<OAuthProxyOptions & OIDCProxyOptions> = {},
+  options: ProxyOverrides | ((idp: IdentityProvider) => ProxyOverrides | Promise<ProxyOverrides>) = {},
   idpOptions: IdentityProviderOptions = {},
   kind: ProxyKind = "oauth",
 ): Promise<ProxiedServer> {
@@ -63,6 +66,7 @@ export async function startProxiedServer(
     ...idpOptions,
   });
   idp.allowResource(url);
+  const overrides = typeof options === "function" ? await options(idp) : options;
   const errors: unknown[] = [];
   const common = {
     baseUrl,
@@ -72,14 +76,14 @@ export async function startProxiedServer(
     onError: (error: unknown) => void errors.push(error),
   };
   const proxy = kind === "oidc"
-    ? new OIDCProxy({ ...common, configUrl: idp.metadataUrl, clientId: PROXY_CLIENT.id, clientSecret: PROXY_CLIENT.secret, requiredScopes: ["mcp:read"], ...options })
+    ? new OIDCProxy({ ...common, configUrl: idp.metadataUrl, clientId: PROXY_CLIENT.id, clientSecret: PROXY_CLIENT.secret, requiredScopes: ["mcp:read"], ...overrides })
     : new OAuthProxy({
       ...common,
       ...upstreamEndpoints(idp.issuer),
       upstreamClientId: PROXY_CLIENT.id,
       upstreamClientSecret: PROXY_CLIENT.secret,
       tokenVerifier: new JWTVerifier({ jwksUri: idp.jwksUri, issuer: idp.issuer, audience: url, requiredScopes: ["mcp:read"] }),
-      ...options,
+      ...overrides,
     });
   const mcp = new FastMCP({ name: "proxied", auth: proxy });
   mcp.tool({
