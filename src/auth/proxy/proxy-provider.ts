@@ -231,6 +231,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   // ---- Per request: the upstream token behind ours -------------------------------------------
 
   protected override async acceptToken(runtime: StoredRuntime & { services: { upstream: UpstreamGrants; verifier: TokenVerifier } }, verified: AccessToken): Promise<AccessToken | undefined> {
+    const { grants } = runtime;
     const { verifier } = runtime.services;
     const grantId = verified.claims.gid as string;
     const cached = this.acceptCachedToken(verified, Date.now());
@@ -245,7 +246,13 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
         tokens = await runtime.services.upstream.refresh(grantId, tokens);
         identity = tokens && (await this.verifyUpstream(verifier, tokens));
       }
-      if (!tokens || !identity) return undefined;
+      if (!tokens) {
+        // The upstream session is over (no refresh token, or the upstream refused it): so is the
+        // grant, on every instance, and the client learns it at its next refresh, not in a loop.
+        await grants.revoke(grantId);
+        return undefined;
+      }
+      if (!identity) return undefined;
       return this.remember(verified, identity, tokens);
     } catch (error) {
       // The upstream is down: refuse this request (the client retries), and say why in the logs.

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { pkcePair } from "../../helpers/pkce.js";
-import { registerClient, type RegisteredClient } from "../../helpers/oauth-flow.js";
+import { authorize, exchangeCode, mcpStatus, registerClient, type RegisteredClient } from "../../helpers/oauth-flow.js";
 import { startFaultyFront, type FaultyFront } from "../../helpers/faulty-front.js";
 import { UserAgent } from "../../helpers/user-agent.js";
 import { startProxiedServer, type ProxiedServer } from "./harness.js";
@@ -152,5 +152,46 @@ describe("upstream failures at the code exchange", () => {
     expect(front.faults).toBeGreaterThan(0);
     expect(answer.location!.searchParams.get("code")).toBeNull();
     expect(answer.location!.searchParams.get("error")).toBe("server_error");
+  });
+});
+
+describe("upstream failures when the upstream token expires (2 s) behind a live proxy token", () => {
+  let expiring: ProxiedServer;
+  let expiringFront: FaultyFront;
+
+  beforeAll(async () => {
+    expiring = await startProxiedServer(async (idp) => {
+      expiringFront = await startFaultyFront(idp.origin);
+      return { upstreamTokenEndpoint: `${expiringFront.origin}/token` };
+    }, { accessTokenTtl: 2 });
+  });
+  afterAll(async () => {
+    await expiring?.close();
+    await expiringFront?.close();
+  });
+
+  async function expiredUpstream(): Promise<string> {
+    const registered = await registerClient(expiring.baseUrl);
+    const tokens = await exchangeCode(expiring.baseUrl, registered, await authorize(expiring.baseUrl, registered, new UserAgent({ login: "alice" }), { scope: "mcp:read" }));
+    expect((await mcpStatus(expiring.url, tokens.access_token)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2300));
+    return tokens.access_token;
+  }
+
+  it("an outage of the upstream's refresh refuses the request (401, reported) and keeps the grant: it works once the upstream is back", async () => {
+    const token = await expiredUpstream();
+    expiringFront.mode = "down";
+    expect((await mcpStatus(expiring.url, token)).status).toBe(401);
+    expect(expiring.errors.length).toBeGreaterThan(0);
+    expiringFront.mode = "pass";
+    expect((await mcpStatus(expiring.url, token)).status).toBe(200);
+  });
+
+  it("a refresh the upstream refuses (its grant revoked there) ends the proxy token", async () => {
+    const token = await expiredUpstream();
+    expiringFront.mode = "refuse";
+    expect((await mcpStatus(expiring.url, token)).status).toBe(401);
+    expiringFront.mode = "pass";
+    expect((await mcpStatus(expiring.url, token)).status).toBe(401);
   });
 });
