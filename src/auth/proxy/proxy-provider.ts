@@ -125,6 +125,15 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     this.expiryThresholdMs = this.nonNegative(options.tokenExpiryThresholdSeconds, 0, "tokenExpiryThresholdSeconds") * 1000;
     this.verificationCacheMs = this.nonNegative(options.upstreamVerificationCacheSeconds, 60, "upstreamVerificationCacheSeconds") * 1000;
     this.warnAboutScopes();
+    if (this.consentMode === "never") {
+      this.warn(`${this.constructor.name}: requireConsent is false: any client that registers gets a grant from a person's live session at the identity provider, without asking (development only)`);
+    }
+  }
+
+  /** A configuration problem that does not stop the server: a line on stderr, or to onError when one is given. */
+  private warn(message: string): void {
+    if (this.onError === reportToStderr) reportToStderr(`warning: ${message}`);
+    else this.onError(new AuthConfigurationError(message));
   }
 
   /** Shown on the consent page: `serverName`, else the host of the base URL. */
@@ -382,7 +391,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
    * the scopes (never advertised: a client asks for refresh tokens itself).
    */
   private warnAboutScopes(): void {
-    const warn = (message: string) => (this.onError === reportToStderr ? reportToStderr(`warning: ${message}`) : this.onError(new AuthConfigurationError(message)));
+    const warn = (message: string) => this.warn(message);
     const challenge = this.requiredScopes.filter((scope) => scope !== "offline_access");
     if (challenge.length > 0 && challenge.every((scope) => IDENTITY_SCOPES.has(scope))) {
       warn(`${this.constructor.name}: the 401 challenge asks only for identity scopes (${challenge.join(" ")}), so MCP clients request nothing your tools can check; set requiredScopes (or the verifier's) to the API scopes every request needs, and list the others in validScopes`);
