@@ -7,6 +7,8 @@ import { s256 } from "../server/pkce.js";
 import { StoredOAuthProvider, TRANSACTION_TTL_SECONDS, type StoredOAuthProviderOptions, type StoredRuntime } from "../server/stored-provider.js";
 import type { AuthorizationParams, OAuthClientInformation } from "../server/types.js";
 import type { ConsentMode, ProxyPort, ProxyServices, RenderConsent } from "./port.js";
+import { OAuthError } from "../server/errors.js";
+import { RedirectAllowList } from "./redirect-allow-list.js";
 import { RememberedConsents } from "./remembered-consents.js";
 import { proxyRoutes } from "./routes.js";
 import { UpstreamSignIns, type UpstreamSignIn } from "./sign-ins.js";
@@ -23,6 +25,12 @@ export interface ProxyProviderOptions extends StoredOAuthProviderOptions {
   redirectPath?: string;
   /** Scopes clients may register and request (and what the metadata advertises). Default: the required scopes. */
   validScopes?: readonly string[];
+  /**
+   * URL patterns the MCP clients' redirect URIs must match (`http://localhost:*`,
+   * `https://*.example.com/callback`): registrations naming another are refused, registered URIs no
+   * longer matching are ignored. Default: every URI dynamic registration accepts. `[]` blocks all.
+   */
+  allowedClientRedirectUris?: readonly string[];
   /** Send the proxy's own PKCE challenge upstream (S256). Default true. */
   forwardPkce?: boolean;
   /** Send the client's RFC 8707 `resource` upstream. Default true; turn it off for upstreams that refuse it. */
@@ -107,6 +115,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   private readonly expiryThresholdMs: number;
   private readonly verificationCacheMs: number;
   private readonly verdicts = new Map<string, Verdict>();
+  private readonly redirectAllowList: RedirectAllowList | undefined;
   /** The MCP endpoint's path, for a verifier that binds tokens to this server's URL. */
   private verifierPath = "/mcp";
   private port: ProxyPort | undefined;
@@ -124,6 +133,8 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     this.consentTtlSeconds = this.nonNegative(options.consentTtlSeconds, 90 * 86_400, "consentTtlSeconds");
     this.expiryThresholdMs = this.nonNegative(options.tokenExpiryThresholdSeconds, 0, "tokenExpiryThresholdSeconds") * 1000;
     this.verificationCacheMs = this.nonNegative(options.upstreamVerificationCacheSeconds, 60, "upstreamVerificationCacheSeconds") * 1000;
+    this.redirectAllowList = options.allowedClientRedirectUris === undefined ? undefined : new RedirectAllowList(options.allowedClientRedirectUris, this.constructor.name);
+    if (this.redirectAllowList?.empty) this.warn(`${this.constructor.name}: allowedClientRedirectUris is empty: no client can be sent a code`);
     this.warnAboutScopes();
     if (this.consentMode === "never") {
       this.warn(`${this.constructor.name}: requireConsent is false: any client that registers gets a grant from a person's live session at the identity provider, without asking (development only)`);
@@ -154,6 +165,20 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
 
   override routes(): AuthRoute[] {
     return [...super.routes(), ...proxyRoutes(this.proxyPort(), this.redirectPath)];
+  }
+
+  /** A client, with only the redirect URIs `allowedClientRedirectUris` allows. */
+  override async resolveClient(clientId: string): Promise<OAuthClientInformation | undefined> {
+    const client = await super.resolveClient(clientId);
+    const allowList = this.redirectAllowList;
+    return client && allowList ? { ...client, redirect_uris: client.redirect_uris.filter((uri) => allowList.allows(uri)) } : client;
+  }
+
+  /** Refuses a registration naming a redirect URI `allowedClientRedirectUris` does not allow. */
+  override async registerClient(client: OAuthClientInformation): Promise<void> {
+    const refused = this.redirectAllowList && client.redirect_uris.findIndex((uri) => !this.redirectAllowList!.allows(uri));
+    if (refused !== undefined && refused >= 0) throw new OAuthError("invalid_redirect_uri", `redirect_uris[${refused}]: this server does not accept that redirect URI`);
+    await super.registerClient(client);
   }
 
   /** Seals the validated request into the consent page's URL, and sends the browser there. */

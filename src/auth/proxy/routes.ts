@@ -6,6 +6,7 @@ import { OAuthError } from "../server/errors.js";
 import { errorPage, pageHeaders, PAGE_CSP } from "../server/html.js";
 import { consentPage, redirectTarget } from "../server/interaction/pages.js";
 import type { PendingAuthorization } from "../server/models/transactions.js";
+import { matchesRegisteredRedirectUri } from "../server/clients/redirect-uri.js";
 import type { OAuthClientInformation } from "../server/types.js";
 import type { ConsentView, ProxyPort, ProxyServices } from "./port.js";
 
@@ -46,7 +47,13 @@ async function openStep(port: ProxyPort, txn: string | null | undefined): Promis
   if (!txn || !pending) return expired();
   const client = await port.resolveClient(pending.clientId);
   if (!client) return errorPage(400, "Unknown application", "The application that started this sign-in is no longer registered.");
+  if (!matchesRegisteredRedirectUri(pending.params.redirectUri, client.redirect_uris)) return redirectWithdrawn();
   return { txn, pending, client, services };
+}
+
+/** The client no longer has (or may no longer use) the redirect URI: nothing is sent there. */
+function redirectWithdrawn(): Response {
+  return errorPage(400, "Invalid authorization request", "The application's redirect URI is no longer allowed by this server.");
 }
 
 function expired(): Response {
@@ -156,6 +163,7 @@ async function callback(port: ProxyPort, c: HonoContext): Promise<Response> {
   if (signIn === "used") return errorPage(400, "This sign-in has already completed", "This sign-in link was already used. Start again from your application.");
   const client = await port.resolveClient(signIn.pending.clientId);
   if (!client) return errorPage(400, "Unknown application", "The application that started this sign-in is no longer registered.");
+  if (!matchesRegisteredRedirectUri(signIn.pending.params.redirectUri, client.redirect_uris)) return redirectWithdrawn();
   const response = redirectResponse(await services.complete(signIn, client, parameters));
   response.headers.append("set-cookie", services.signIns.clear(state));
   return response;
