@@ -5,11 +5,8 @@
  * tool with the token. `.ci/run` installs chromium when it is missing; here, without it, the
  * suite fails under CI=true and is skipped (saying why) elsewhere.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import * as z from "zod";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -18,44 +15,7 @@ import { LocalOAuthProvider } from "fastmcp-ts/auth";
 import { Client } from "fastmcp-ts/client";
 import { MemoryStore } from "fastmcp-ts/storage";
 import { freePort } from "../auth/server/local/harness.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const SCREENSHOTS = fileURLToPath(new URL("../.tmp/", import.meta.url));
-const available = existsSync(CHROMIUM);
-const ci = process.env.CI === "true";
-
-if (!available && !ci) {
-  console.warn(`[test/browser] skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y --no-install-recommends chromium), or run .ci/run, which does.`);
-}
-
-/** The loopback application the browser is sent back to: it records what arrived. */
-class ClientApp {
-  readonly received: URLSearchParams[] = [];
-  private constructor(private readonly server: Server, readonly redirectUri: string) {}
-
-  static async start(): Promise<ClientApp> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    const app = new ClientApp(server, `http://127.0.0.1:${port}/callback`);
-    server.on("request", (request, response) => {
-      const url = new URL(request.url ?? "/", app.redirectUri);
-      if (url.pathname !== "/callback") {
-        response.writeHead(404).end();
-        return;
-      }
-      app.received.push(url.searchParams);
-      const outcome = url.searchParams.has("code") ? "Signed in" : `Not signed in: ${url.searchParams.get("error")}`;
-      response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(`<!doctype html><title>Todo Desktop</title><h1 id="outcome">${outcome}</h1><p>You can close this window.</p>`);
-    });
-    return app;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
+import { available, CHROMIUM, CHROMIUM_ARGS, ci, ClientApp, pkce, SCREENSHOTS } from "./support.js";
 
 interface TodoServer {
   baseUrl: string;
@@ -97,11 +57,6 @@ async function startTodoServer(): Promise<TodoServer> {
   });
   const running = await mcp.run({ transport: "http", host: "127.0.0.1", port, banner: false, handleSignals: false });
   return { baseUrl, url: running.url!, close: () => mcp.close() };
-}
-
-function pkce(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString("base64url");
-  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }
 
 describe.skipIf(!available && !ci)("LocalOAuthProvider in headless Chromium", () => {
