@@ -9,6 +9,9 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import { OAuthMcpClient } from "../../helpers/mcp-oauth-client.js";
 import { mcpStatus, revoke } from "../../helpers/oauth-flow.js";
 import { UserAgent } from "../../helpers/user-agent.js";
+import { Client, OAuth } from "fastmcp-ts/client";
+import { MemoryStore } from "fastmcp-ts/storage";
+import { scriptedBrowser } from "../../client/oauth/helpers.js";
 import { startProxiedServer, type ProxiedServer } from "./harness.js";
 
 function structured<T>(result: CallToolResult): T {
@@ -63,5 +66,32 @@ describe.each(["oauth", "oidc"] as const)("%s proxy in front of oidc-provider, w
     expect(await revoke(server.baseUrl, decodeJwt(tokens.access_token).client_id as string, renewed.access_token)).toBe(200);
     expect(server.idp.revocations.length).toBeGreaterThan(revocationsBefore);
     expect((await mcpStatus(server.url, renewed.access_token)).status).toBe(401);
+  });
+});
+
+describe.each(["oauth", "oidc"] as const)("%s proxy with this project's own Client (auth: new OAuth)", (kind) => {
+  let server: ProxiedServer;
+
+  beforeAll(async () => {
+    server = await startProxiedServer({}, {}, kind);
+  });
+  afterAll(async () => server?.close());
+
+  it("logs in through the proxy (consent, upstream login), calls tools, steps up, and reuses its stored tokens", async () => {
+    const browser = scriptedBrowser({ login: "carol" });
+    const tokenStorage = new MemoryStore();
+    {
+      await using client = new Client(server.url, { auth: new OAuth({ openBrowser: browser.openBrowser, tokenStorage }) });
+      await client.connect();
+      const me = JSON.parse(((await client.callTool("whoami")).content[0] as { text: string }).text) as { subject: string; scopes: string[] };
+      expect(me).toMatchObject({ subject: "carol", scopes: ["mcp:read"] });
+      const written = await client.callTool("write_note", { text: "from our client" });
+      expect(written.content).toEqual([{ type: "text", text: "saved: from our client" }]);
+    }
+    const opened = browser.opened.length;
+    await using again = new Client(server.url, { auth: new OAuth({ openBrowser: browser.openBrowser, tokenStorage }) });
+    await again.connect();
+    expect(JSON.parse(((await again.callTool("whoami")).content[0] as { text: string }).text)).toMatchObject({ subject: "carol" });
+    expect(browser.opened.length).toBe(opened);
   });
 });
