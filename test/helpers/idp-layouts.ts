@@ -51,3 +51,12 @@ export function supabaseLayout(): IdpLayout {
     metadataPaths: [`${issuerPath}/.well-known/oauth-authorization-server`, `${issuerPath}/.well-known/openid-configuration`],
   };
 }
+
+/**
+ * Auth0: the tenant's domain is the issuer, keys at `/.well-known/jwks.json`, both discovery
+ * documents at the root. (Auth0 writes its issuer with a trailing slash, `https://<tenant>/`;
+ * the stand-in's issuer is the bare origin, which clients and discovery treat alike.)
+ */
+export function auth0Layout(): IdpLayout {
+  return { issuerPath: "", jwksPath: "/.well-known/jwks.json", metadataPaths: ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] };
+}
