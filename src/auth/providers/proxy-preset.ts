@@ -1,0 +1,75 @@
+import { parseScopes } from "../access-token.js";
+import { OAuthProxy, type OAuthProxyOptions } from "../proxy/oauth-proxy.js";
+import type { ProxyProviderOptions } from "../proxy/proxy-provider.js";
+import { required, type SettingSpec } from "../settings.js";
+
+/**
+ * What every identity-provider preset over {@link OAuthProxy} accepts: the proxy's options, with
+ * the upstream app's credentials named as the identity provider's console names them.
+ */
+export interface ProxyPresetOptions extends Partial<Omit<ProxyProviderOptions, "upstreamClientId" | "upstreamClientSecret">> {
+  /** The client id of the OAuth app registered at the identity provider for this server. */
+  clientId?: string;
+  /** That app's client secret. */
+  clientSecret?: string;
+}
+
+/** The settings every proxy preset reads from `FASTMCP_SERVER_AUTH_<PRESET>_<PARAM>`. */
+export const PROXY_PRESET_SETTINGS: SettingSpec<ProxyPresetOptions> = {
+  clientId: { env: "CLIENT_ID", kind: "string" },
+  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
+  baseUrl: { env: "BASE_URL", kind: "string" },
+  issuerUrl: { env: "ISSUER_URL", kind: "string" },
+  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
+  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
+  validScopes: { env: "VALID_SCOPES", kind: "list" },
+  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
+  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
+  serverName: { env: "SERVER_NAME", kind: "string" },
+};
+
+/** The upstream app's credentials as OAuthProxy takes them; a missing id (or secret, when `secretRequired`) names its variable. */
+export function upstreamCredentials(
+  settings: ProxyPresetOptions,
+  envPrefix: string,
+  owner: string,
+  { secretRequired }: { secretRequired: boolean },
+): Pick<ProxyProviderOptions, "upstreamClientId" | "upstreamClientSecret"> {
+  const upstreamClientId = required(settings.clientId, "clientId (the client id of the OAuth app registered for this server)", envPrefix, "CLIENT_ID", owner);
+  if (secretRequired) required(settings.clientSecret, "clientSecret (the secret of that OAuth app)", envPrefix, "CLIENT_SECRET", owner);
+  return settings.clientSecret === undefined || settings.clientSecret === "" ? { upstreamClientId } : { upstreamClientId, upstreamClientSecret: settings.clientSecret };
+}
+
+/** How a preset asks its identity provider for scopes. */
+export interface UpstreamScopePolicy {
+  /** Asked at every sign-in, before the client's scopes: what tells who signed in (and gets a refresh token). */
+  signInScopes: readonly string[];
+  /** The identity provider's name for one of this server's scopes. Default: the same name. */
+  upstreamName?: (scope: string) => string;
+}
+
+/**
+ * An OAuthProxy configured for one identity provider: its endpoints and verifier come from the
+ * preset, and the scopes it asks upstream are the sign-in scopes plus the client's, each under
+ * the name the identity provider gives it. Clients keep seeing this server's names.
+ */
+export abstract class ProxyPreset extends OAuthProxy {
+  private readonly scopePolicy: Required<UpstreamScopePolicy>;
+
+  protected constructor(options: OAuthProxyOptions, policy: UpstreamScopePolicy) {
+    super(options);
+    this.scopePolicy = { upstreamName: (scope) => scope, ...policy };
+  }
+
+  protected override upstreamScopes(scopes: readonly string[]): string[] {
+    const { signInScopes, upstreamName } = this.scopePolicy;
+    return [...new Set([...signInScopes, ...super.upstreamScopes(scopes).map(upstreamName)])];
+  }
+
+  /** Scopes asked for and granted upstream under either name; the sign-in scopes never narrow them. */
+  protected override grantedScopes(requested: readonly string[], upstreamScope: string | undefined): string[] {
+    if (upstreamScope === undefined) return [...requested];
+    const granted = new Set(parseScopes(upstreamScope));
+    return requested.filter((scope) => granted.has(scope) || granted.has(this.scopePolicy.upstreamName(scope)));
+  }
+}
