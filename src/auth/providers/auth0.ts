@@ -61,5 +61,5 @@ export class Auth0Provider extends OIDCProxy {
 }
 
 function discoveryUrlOf(domain: string, allowInsecureHttp: boolean | undefined): string {
-  return `${domainUrl(domain, "domain", { allowInsecureHttp: allowInsecureHttp ?? false })}/.well-known/openid-configuration`;
+  return `${domainUrl(domain, "domain", allowInsecureHttp)}/.well-known/openid-configuration`;
 }
