@@ -55,6 +55,8 @@ export interface FakeUpstreamOptions {
   issInCallback?: boolean;
   /** Default 3600. */
   accessTokenTtlSeconds?: number;
+  /** The `token_type` of token responses. Default `Bearer`. */
+  tokenType?: string;
 }
 
 /** Where an endpoint has broken: `error` answers HTTP 500, `hang` never answers. */
@@ -243,7 +245,7 @@ export class FakeOAuthUpstream {
     const reported = grant.scopes.map(this.options.reportedScope ?? ((scope) => scope));
     return {
       access_token: issued.token,
-      token_type: "Bearer",
+      token_type: this.options.tokenType ?? "Bearer",
       expires_in: issued.expiresAt - issued.issuedAt,
       scope: reported.join(" "),
       ...(grant.scopes.includes("openid") ? { id_token: await this.idToken(grant, nonce) } : {}),
