@@ -60,3 +60,18 @@ export function supabaseLayout(): IdpLayout {
 export function auth0Layout(): IdpLayout {
   return { issuerPath: "", jwksPath: "/.well-known/jwks.json", metadataPaths: ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] };
 }
+
+/** Okta custom authorization server: issuer `<org>/oauth2/<id>` (`default` by default), keys at `<issuer>/v1/keys`, discovery appended. */
+export function oktaLayout(authorizationServerId = "default"): IdpLayout {
+  const issuerPath = `/oauth2/${authorizationServerId}`;
+  return {
+    issuerPath,
+    jwksPath: `${issuerPath}/v1/keys`,
+    metadataPaths: [`${issuerPath}/.well-known/openid-configuration`, `${issuerPath}/.well-known/oauth-authorization-server`],
+  };
+}
+
+/** Okta org authorization server: the org is the issuer, keys at `/oauth2/v1/keys`. */
+export function oktaOrgLayout(): IdpLayout {
+  return { issuerPath: "", jwksPath: "/oauth2/v1/keys", metadataPaths: ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] };
+}

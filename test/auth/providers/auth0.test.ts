@@ -8,6 +8,7 @@ import type { OAuthMcpClient } from "../../helpers/mcp-oauth-client.js";
 import { oidcDiscoveryDocument } from "./discovery-documents.js";
 import { signIn, startPresetServer, whoami, type PresetServer } from "./oidc-preset-server.js";
 import { isolateAuthEnvironment } from "./preset-environment.js";
+import { thrownMessage } from "./thrown.js";
 
 const API = "https://notes-api.example/";
 const SECRET = "auth0-client-secret-value";
@@ -64,11 +65,7 @@ describe("Auth0Provider configuration", () => {
     const build = () => new Auth0Provider({ ...options, clientSecret: SECRET });
     expect(build).toThrow(AuthConfigurationError);
     expect(build).toThrow(message);
-    try {
-      build();
-    } catch (error) {
-      expect((error as Error).message).not.toContain(SECRET);
-    }
+    expect(thrownMessage(build)).not.toContain(SECRET);
   });
 
   it("refuses a plain-http domain off loopback", () => {

@@ -1,0 +1,102 @@
+import { OIDCProxy, type OIDCProxyOptions } from "../proxy/oidc-proxy.js";
+import { required, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
+import { JWTVerifier } from "../verifiers/jwt.js";
+import { domainUrl } from "./domain-url.js";
+import { OPENID_OFFLINE, withUpstreamScopes } from "./upstream-scopes.js";
+
+export interface OktaProviderOptions extends Partial<Omit<OIDCProxyOptions, "configUrl" | "tokenVerifier" | "verifyIdToken">> {
+  /** Your Okta org (`dev-123456.okta.com`, `acme.okta.com`, or a custom domain). */
+  domain?: string;
+  /**
+   * The authorization server: `default` (the default), the id of another custom one (`aus...`,
+   * Security → API), or `org` for the org authorization server.
+   */
+  authorizationServerId?: string;
+  /**
+   * The `aud` of the custom authorization server's access tokens (its Audience, Security → API).
+   * Default `api://default` for the `default` server; required for another one. Unused with `org`.
+   */
+  audience?: string;
+}
+
+const PREFIX = "OKTAPROVIDER";
+
+const SETTINGS: SettingSpec<OktaProviderOptions> = {
+  domain: { env: "DOMAIN", kind: "string" },
+  authorizationServerId: { env: "AUTHORIZATION_SERVER_ID", kind: "string" },
+  audience: { env: "AUDIENCE", kind: "string" },
+  clientId: { env: "CLIENT_ID", kind: "string" },
+  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
+  baseUrl: { env: "BASE_URL", kind: "string" },
+  issuerUrl: { env: "ISSUER_URL", kind: "string" },
+  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
+  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
+  validScopes: { env: "VALID_SCOPES", kind: "list" },
+  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
+  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
+  serverName: { env: "SERVER_NAME", kind: "string" },
+};
+
+/** The authorization server id that names Okta's org authorization server. */
+export const ORG_AUTHORIZATION_SERVER = "org";
+
+/** Where an Okta authorization server lives, and what its tokens say. */
+interface OktaServer {
+  issuer: string;
+  jwksUri: string;
+  /** The org server's access tokens are for Okta's own APIs: the proxy checks its ID tokens instead. */
+  verifyIdToken: boolean;
+}
+
+/**
+ * Okta behind the OIDC proxy: MCP clients register and sign in here; people sign in to your
+ * Okta app integration (OIDC, Web Application, sign-in redirect `<baseUrl>/auth/callback`).
+ * With a custom authorization server (`default` unless told), Okta's JWT access tokens are
+ * checked against `<org>/oauth2/<id>/v1/keys` and the server's audience; with the org
+ * authorization server, whose access tokens only Okta may read, the ID token is checked.
+ */
+export class OktaProvider extends OIDCProxy {
+  readonly issuer: string;
+
+  constructor(options: OktaProviderOptions = {}) {
+    const settings = withEnvironmentDefaults(PREFIX, options, SETTINGS);
+    const owner = "OktaProvider";
+    const org = domainUrl(required(settings.domain, "domain (your Okta org, e.g. dev-123456.okta.com)", PREFIX, "DOMAIN", owner), "domain", settings.allowInsecureHttp);
+    const clientId = required(settings.clientId, "clientId (your Okta app integration's Client ID)", PREFIX, "CLIENT_ID", owner);
+    const serverId = settings.authorizationServerId || "default";
+    const server = oktaServer(org, serverId);
+    const audience = server.verifyIdToken
+      ? clientId
+      : required(settings.audience ?? (serverId === "default" ? "api://default" : undefined), `audience (the Audience of authorization server ${serverId})`, PREFIX, "AUDIENCE", owner);
+    // Okta takes no `audience` parameter: left in, OIDCProxy would send it upstream.
+    const { audience: _audience, ...proxyOptions } = settings;
+    super({
+      identityProviderName: "Okta",
+      ...proxyOptions,
+      configUrl: `${server.issuer}/.well-known/openid-configuration`,
+      verifyIdToken: server.verifyIdToken,
+      tokenVerifier: new JWTVerifier({
+        jwksUri: server.jwksUri,
+        issuer: server.issuer,
+        audience,
+        algorithm: settings.algorithm ?? "RS256",
+        // An ID token carries no scopes; the grant's scopes are the proxy's own.
+        requiredScopes: server.verifyIdToken ? [] : (settings.requiredScopes ?? []),
+        ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+        ...(settings.onError ? { onError: settings.onError } : {}),
+      }),
+      requiredScopes: settings.requiredScopes ?? [],
+    }, null);
+    this.issuer = server.issuer;
+  }
+
+  protected override upstreamScopes(scopes: readonly string[]): string[] {
+    return withUpstreamScopes(super.upstreamScopes(scopes), OPENID_OFFLINE);
+  }
+}
+
+function oktaServer(org: string, serverId: string): OktaServer {
+  if (serverId === ORG_AUTHORIZATION_SERVER) return { issuer: org, jwksUri: `${org}/oauth2/v1/keys`, verifyIdToken: true };
+  const issuer = `${org}/oauth2/${encodeURIComponent(serverId)}`;
+  return { issuer, jwksUri: `${issuer}/v1/keys`, verifyIdToken: false };
+}
