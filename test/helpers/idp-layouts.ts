@@ -75,3 +75,13 @@ export function oktaLayout(authorizationServerId = "default"): IdpLayout {
 export function oktaOrgLayout(): IdpLayout {
   return { issuerPath: "", jwksPath: "/oauth2/v1/keys", metadataPaths: ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] };
 }
+
+/**
+ * Amazon Cognito user pool: issuer `https://cognito-idp.<region>.amazonaws.com/<userPoolId>`,
+ * keys and discovery appended. The region, which Cognito puts in the host name, is a path
+ * segment here: the stand-in's origin plus `/<region>` plays the regional service URL.
+ */
+export function cognitoLayout(userPoolId: string, region = "eu-central-1"): IdpLayout {
+  const issuerPath = `/${region}/${userPoolId}`;
+  return { issuerPath, jwksPath: `${issuerPath}/.well-known/jwks.json`, metadataPaths: [`${issuerPath}/.well-known/openid-configuration`] };
+}

@@ -1,0 +1,87 @@
+import { OIDCProxy, type OIDCProxyOptions } from "../proxy/oidc-proxy.js";
+import { required, type SettingSpec } from "../settings.js";
+import { AuthConfigurationError, baseUrlOf, endpointUrl } from "../urls.js";
+import { AWSCognitoTokenVerifier } from "./cognito-verifier.js";
+import { OPENID, withUpstreamScopes } from "./upstream-scopes.js";
+import { presetSettings } from "./preset-environment.js";
+
+export { AWSCognitoTokenVerifier, type AWSCognitoTokenVerifierOptions } from "./cognito-verifier.js";
+
+export interface AWSCognitoProviderOptions extends Partial<Omit<OIDCProxyOptions, "configUrl" | "tokenVerifier" | "audience">> {
+  /** The user pool id (`eu-central-1_AbCdEf123`), from the user pool's overview. */
+  userPoolId?: string;
+  /** The pool's AWS region. Default: the one the user pool id starts with. */
+  awsRegion?: string;
+  /**
+   * Where the pool's issuer lives: `https://cognito-idp.<awsRegion>.amazonaws.com` by default.
+   * Set it only for a stand-in of Cognito (tests) or an endpoint AWS documents for your partition.
+   */
+  cognitoIdpUrl?: string;
+}
+
+const PREFIX = "AWSCOGNITOPROVIDER";
+/** The prefix the reference's v2 releases read. */
+const LEGACY_PREFIX = "AWS_COGNITO";
+
+const SETTINGS: SettingSpec<AWSCognitoProviderOptions> = {
+  userPoolId: { env: "USER_POOL_ID", kind: "string" },
+  awsRegion: { env: "AWS_REGION", kind: "string" },
+  cognitoIdpUrl: { env: "COGNITO_IDP_URL", kind: "string" },
+  clientId: { env: "CLIENT_ID", kind: "string" },
+  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
+  baseUrl: { env: "BASE_URL", kind: "string" },
+  issuerUrl: { env: "ISSUER_URL", kind: "string" },
+  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
+  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
+  validScopes: { env: "VALID_SCOPES", kind: "list" },
+  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
+  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
+  serverName: { env: "SERVER_NAME", kind: "string" },
+};
+
+/** AWS's pattern for user pool ids, which start with their region: `eu-central-1_AbCdEf123`. */
+const USER_POOL_ID = /^([\w-]+)_[0-9A-Za-z]+$/;
+
+/**
+ * An Amazon Cognito user pool behind the OIDC proxy: MCP clients register and sign in here;
+ * people sign in through the pool's managed login with your app client (client secret on,
+ * callback `<baseUrl>/auth/callback`, OpenID Connect scopes). Endpoints come from the pool's
+ * discovery document; its access tokens, which carry no `aud`, must name your app client in
+ * `client_id`.
+ */
+export class AWSCognitoProvider extends OIDCProxy {
+  /** The pool's issuer, `https://cognito-idp.<region>.amazonaws.com/<userPoolId>`. */
+  readonly issuer: string;
+
+  constructor(options: AWSCognitoProviderOptions = {}) {
+    const settings = presetSettings(options, SETTINGS, PREFIX, LEGACY_PREFIX);
+    const owner = "AWSCognitoProvider";
+    const userPoolId = required(settings.userPoolId, "userPoolId (your Cognito user pool's id)", PREFIX, "USER_POOL_ID", owner);
+    const poolRegion = USER_POOL_ID.exec(userPoolId)?.[1];
+    if (poolRegion === undefined) throw new AuthConfigurationError(`${owner} userPoolId must look like <region>_<id> (eu-central-1_AbCdEf123), got ${JSON.stringify(userPoolId)}`);
+    const clientId = required(settings.clientId, "clientId (your app client's id)", PREFIX, "CLIENT_ID", owner);
+    const region = settings.awsRegion ?? poolRegion;
+    const service = settings.cognitoIdpUrl ?? `https://cognito-idp.${region}.amazonaws.com`;
+    const issuer = `${baseUrlOf(endpointUrl(service, "cognitoIdpUrl", { allowInsecureHttp: settings.allowInsecureHttp ?? false }), "cognitoIdpUrl")}/${userPoolId}`;
+    super({
+      identityProviderName: "Amazon Cognito",
+      ...settings,
+      configUrl: `${issuer}/.well-known/openid-configuration`,
+      tokenVerifier: new AWSCognitoTokenVerifier({
+        jwksUri: `${issuer}/.well-known/jwks.json`,
+        issuer,
+        clientId,
+        algorithm: settings.algorithm ?? "RS256",
+        requiredScopes: settings.requiredScopes ?? [],
+        ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+        ...(settings.onError ? { onError: settings.onError } : {}),
+      }),
+      requiredScopes: settings.requiredScopes ?? [],
+    }, null);
+    this.issuer = issuer;
+  }
+
+  protected override upstreamScopes(scopes: readonly string[]): string[] {
+    return withUpstreamScopes(super.upstreamScopes(scopes), OPENID);
+  }
+}
