@@ -1,7 +1,7 @@
 import { withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { googleScope } from "./google-scopes.js";
 import { GoogleTokenVerifier } from "./google-token-verifier.js";
-import { PROXY_PRESET_SETTINGS, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
+import { presetValidScopes, PROXY_PRESET_SETTINGS, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
 
 /** Where Google's OAuth endpoints are; each may be overridden (a local stand-in in tests). */
 export interface GoogleEndpoints {
@@ -65,7 +65,7 @@ export class GoogleProvider extends ProxyPreset {
         ...(settings.onError ? { onError: settings.onError } : {}),
       }),
       requiredScopes: settings.requiredScopes ?? [],
-      validScopes: settings.validScopes ?? DEFAULT_VALID_SCOPES,
+      validScopes: presetValidScopes(settings, DEFAULT_VALID_SCOPES),
       // Google cannot bind its tokens to this server's URL: the resource would only be noise upstream.
       forwardResource: settings.forwardResource ?? false,
       identityProviderName: settings.identityProviderName ?? "Google",

@@ -40,6 +40,11 @@ export function upstreamCredentials(
   return settings.clientSecret === undefined || settings.clientSecret === "" ? { upstreamClientId } : { upstreamClientId, upstreamClientSecret: settings.clientSecret };
 }
 
+/** The scopes clients may ask for: as configured, else the preset's defaults and the required scopes. */
+export function presetValidScopes(settings: ProxyPresetOptions, defaults: readonly string[]): string[] {
+  return [...(settings.validScopes ?? new Set([...defaults, ...(settings.requiredScopes ?? [])]))];
+}
+
 /** How a preset asks its identity provider for scopes. */
 export interface UpstreamScopePolicy {
   /** Asked at every sign-in, before the client's scopes: what tells who signed in (and gets a refresh token). */

@@ -1,6 +1,6 @@
 import { required, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { domainUrl } from "./domain-url.js";
-import { PROXY_PRESET_SETTINGS, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
+import { presetValidScopes, PROXY_PRESET_SETTINGS, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
 import { WorkOSTokenVerifier } from "./workos-token-verifier.js";
 
 export interface WorkOSProviderOptions extends ProxyPresetOptions {
@@ -53,7 +53,7 @@ export class WorkOSProvider extends ProxyPreset {
       // WorkOS documents client credentials in the body of token requests.
       tokenEndpointAuthMethod: settings.tokenEndpointAuthMethod ?? "client_secret_post",
       requiredScopes: settings.requiredScopes ?? [],
-      validScopes: settings.validScopes ?? DEFAULT_VALID_SCOPES,
+      validScopes: presetValidScopes(settings, DEFAULT_VALID_SCOPES),
       // Tokens are checked at userinfo, not by audience: a resource would only risk invalid_target upstream.
       forwardResource: settings.forwardResource ?? false,
       identityProviderName: settings.identityProviderName ?? "WorkOS",

@@ -72,6 +72,12 @@ describe("GoogleProvider: configuration", () => {
     expect(provider.requiredScopes).toEqual(["https://www.googleapis.com/auth/calendar.readonly"]);
   });
 
+  it("a required Google API scope is one clients may ask for, unless validScopes says otherwise", () => {
+    const drive = "https://www.googleapis.com/auth/drive.readonly";
+    expect(google({ requiredScopes: [drive] }).scopesSupported).toEqual(["openid", "email", "profile", drive]);
+    expect(google({ requiredScopes: [drive], validScopes: ["openid", drive] }).scopesSupported).toEqual(["openid", drive]);
+  });
+
   it("without a client id it fails naming the variable, and never prints the secret", () => {
     vi.stubEnv("FASTMCP_SERVER_AUTH_GOOGLEPROVIDER_CLIENT_SECRET", "GOCSPX-do-not-print");
     const build = () => new GoogleProvider({ baseUrl: BASE_URL, ...testOptions([]) });
