@@ -85,3 +85,9 @@ export function cognitoLayout(userPoolId: string, region = "eu-central-1"): IdpL
   const issuerPath = `/${region}/${userPoolId}`;
   return { issuerPath, jwksPath: `${issuerPath}/.well-known/jwks.json`, metadataPaths: [`${issuerPath}/.well-known/openid-configuration`] };
 }
+
+/** Keycloak: issuer `<server>/realms/<realm>`, keys at `<realm>/protocol/openid-connect/certs`, OIDC discovery appended. */
+export function keycloakLayout(realm: string): IdpLayout {
+  const issuerPath = `/realms/${realm}`;
+  return { issuerPath, jwksPath: `${issuerPath}/protocol/openid-connect/certs`, metadataPaths: [`${issuerPath}/.well-known/openid-configuration`] };
+}
