@@ -27,9 +27,10 @@ export interface FakeGoogle {
   close(): Promise<void>;
 }
 
-export async function startFakeGoogle(): Promise<FakeGoogle> {
+export async function startFakeGoogle(options: { accessTokenTtlSeconds?: number } = {}): Promise<FakeGoogle> {
   const upstream = await FakeOAuthUpstream.start({
     ...GOOGLE_APP,
+    ...options,
     clientAuth: "client_secret_basic",
     paths: { authorize: "/o/oauth2/v2/auth", token: "/token", revoke: "/revoke" },
     account: googleAccount,

@@ -191,3 +191,36 @@ describe("GoogleProvider end to end: the official MCP client signs in through a 
     expect((await mcpStatus(server.url, tokens.access_token)).status).toBe(401);
   });
 });
+
+describe("GoogleProvider end to end: Google's access token expires", () => {
+  let fake: FakeGoogle;
+  let server: PresetServer;
+  let client: OAuthMcpClient;
+
+  beforeAll(async () => {
+    fake = await startFakeGoogle({ accessTokenTtlSeconds: 2 });
+    server = await startPresetServer((baseUrl, common) => {
+      fake.upstream.allowRedirectUri(`${baseUrl}/auth/callback`);
+      return new GoogleProvider({ clientId: GOOGLE_APP.clientId, clientSecret: GOOGLE_APP.clientSecret, baseUrl, endpoints: fake.endpoints, ...common });
+    });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+    await fake?.close();
+  });
+
+  it("is refreshed with the refresh token Google issued for access_type=offline, and the client notices nothing", async () => {
+    client = await new OAuthMcpClient(server.url, { userAgent: new UserAgent({ login: "erin" }) }).connect();
+    expect(whoami(await client.callTool("whoami")).subject).toBe(fake.subjectOf("erin"));
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect(whoami(await client.callTool("whoami")).subject).toBe(fake.subjectOf("erin"));
+    const refresh = fake.upstream.tokenRequests.find((request) => request.form.get("grant_type") === "refresh_token");
+    expect(refresh, "a refresh at Google's token endpoint").toBeDefined();
+    // The scope Google granted, under Google's names.
+    expect(refresh!.form.get("scope")).toBe(`openid ${USERINFO_EMAIL} ${USERINFO_PROFILE}`);
+    expect(client.authorizations).toHaveLength(1);
+    expect(server.errors).toEqual([]);
+  });
+});
