@@ -91,3 +91,8 @@ export function keycloakLayout(realm: string): IdpLayout {
   const issuerPath = `/realms/${realm}`;
   return { issuerPath, jwksPath: `${issuerPath}/protocol/openid-connect/certs`, metadataPaths: [`${issuerPath}/.well-known/openid-configuration`] };
 }
+
+/** PropelAuth: authorization server `<authUrl>/oauth/2.1`, RFC 8414 metadata with path insertion. */
+export function propelauthLayout(): IdpLayout {
+  return { issuerPath: "/oauth/2.1", jwksPath: "/.well-known/jwks.json", metadataPaths: ["/.well-known/oauth-authorization-server/oauth/2.1"] };
+}
