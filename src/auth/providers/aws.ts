@@ -72,7 +72,6 @@ export class AWSCognitoProvider extends OIDCProxy {
         issuer,
         clientId,
         algorithm: settings.algorithm ?? "RS256",
-        requiredScopes: settings.requiredScopes ?? [],
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
       }),

@@ -80,8 +80,6 @@ export class OktaProvider extends OIDCProxy {
         issuer: server.issuer,
         audience,
         algorithm: settings.algorithm ?? "RS256",
-        // An ID token carries no scopes; the grant's scopes are the proxy's own.
-        requiredScopes: server.verifyIdToken ? [] : (settings.requiredScopes ?? []),
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
       }),
