@@ -1,5 +1,14 @@
 import type { AuthProvider } from "./provider.js";
+import { Auth0Provider } from "./providers/auth0.js";
+import { Auth0MCPProvider } from "./providers/auth0-mcp.js";
 import { AuthKitProvider } from "./providers/authkit.js";
+import { AWSCognitoProvider } from "./providers/aws.js";
+import { ClerkProvider } from "./providers/clerk.js";
+import { GoogleProvider } from "./providers/google.js";
+import { KeycloakAuthProvider } from "./providers/keycloak.js";
+import { OktaProvider } from "./providers/okta.js";
+import { PropelAuthProvider } from "./providers/propelauth.js";
+import { WorkOSProvider } from "./providers/workos.js";
 import { DescopeProvider } from "./providers/descope.js";
 import { ScalekitProvider } from "./providers/scalekit.js";
 import { SupabaseProvider } from "./providers/supabase.js";
@@ -37,6 +46,24 @@ const PROVIDERS: Record<string, () => AuthProvider> = {
   oidc: () => new OIDCProxy(),
   oidcproxy: () => new OIDCProxy(),
   "oidc-proxy": () => new OIDCProxy(),
+  google: () => new GoogleProvider(),
+  googleprovider: () => new GoogleProvider(),
+  workosprovider: () => new WorkOSProvider(),
+  clerk: () => new ClerkProvider(),
+  clerkprovider: () => new ClerkProvider(),
+  auth0: () => new Auth0Provider(),
+  auth0provider: () => new Auth0Provider(),
+  "auth0-mcp": () => new Auth0MCPProvider(),
+  auth0mcpprovider: () => new Auth0MCPProvider(),
+  okta: () => new OktaProvider(),
+  oktaprovider: () => new OktaProvider(),
+  aws: () => new AWSCognitoProvider(),
+  cognito: () => new AWSCognitoProvider(),
+  awscognitoprovider: () => new AWSCognitoProvider(),
+  keycloak: () => new KeycloakAuthProvider(),
+  keycloakauthprovider: () => new KeycloakAuthProvider(),
+  propelauth: () => new PropelAuthProvider(),
+  propelauthprovider: () => new PropelAuthProvider(),
 };
 
 /**
@@ -51,7 +78,7 @@ export function authFromEnvironment(): AuthProvider | undefined {
   const build = PROVIDERS[key];
   if (!build) {
     throw new AuthConfigurationError(
-      `FASTMCP_SERVER_AUTH=${selector} names no provider; use one of JWT, introspection, remote, descope, scalekit, authkit, supabase, local, oidc, or a class path such as fastmcp.server.auth.providers.descope.DescopeProvider`,
+      `FASTMCP_SERVER_AUTH=${selector} names no provider; use one of JWT, introspection, remote, descope, scalekit, authkit (or workos), supabase, local, oidc, google, WorkOSProvider, clerk, auth0, auth0-mcp, okta, aws (or cognito), keycloak, propelauth, or a class path such as fastmcp.server.auth.providers.descope.DescopeProvider`,
     );
   }
   return build();

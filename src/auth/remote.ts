@@ -172,6 +172,6 @@ export class RemoteAuthProvider extends AuthProvider {
       requiredScopes: this.requiredScopes,
       ...(this.options.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
       onError,
-    });
+    }, null);
   }
 }

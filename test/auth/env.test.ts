@@ -122,3 +122,30 @@ describe("FASTMCP_SERVER_AUTH", () => {
     }
   });
 });
+
+describe("the variables of one provider stay its own", () => {
+  it("a preset's inner verifier ignores FASTMCP_SERVER_AUTH_JWT_* and _INTROSPECTION_* meant for a JWTVerifier or an IntrospectionTokenVerifier", async () => {
+    setEnv({
+      FASTMCP_SERVER_AUTH_JWT_PUBLIC_KEY: JWTKeyPair.generate().publicKey,
+      FASTMCP_SERVER_AUTH_JWT_AUDIENCE: "someone-else",
+      FASTMCP_SERVER_AUTH_INTROSPECTION_AUDIENCE: "someone-else",
+    });
+    const { PropelAuthProvider } = await import("fastmcp-ts/auth/providers/propelauth");
+    expect(() => new ScalekitProvider({ environmentUrl: "https://acme.scalekit.com", resourceId: "res_1", baseUrl: "https://mcp.example.com" })).not.toThrow();
+    expect(() => new RemoteAuthProvider({ authorizationServerUrl: "https://auth.example.com", baseUrl: "https://mcp.example.com" })).not.toThrow();
+    expect(() => new PropelAuthProvider({ authUrl: "https://acme.propelauthtest.com", introspectionClientId: "id", introspectionClientSecret: "secret", baseUrl: "https://mcp.example.com" })).not.toThrow();
+  });
+
+  it.each(["google", "clerk", "WorkOSProvider", "auth0", "auth0-mcp", "okta", "aws", "cognito", "keycloak", "propelauth", "oidc"])("FASTMCP_SERVER_AUTH=%s names a provider, which asks for its own settings by variable", (selector) => {
+    setEnv({ FASTMCP_SERVER_AUTH: selector });
+    let error: unknown;
+    try {
+      authFromEnvironment();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(AuthConfigurationError);
+    expect(String(error)).not.toMatch(/names no provider/);
+    expect(String(error)).toMatch(/FASTMCP_SERVER_AUTH_[A-Z0-9]+_[A-Z_]+/);
+  });
+});

@@ -39,7 +39,7 @@ export class AuthKitProvider extends RemoteAuthProvider {
         ...(settings.requiredScopes ? { requiredScopes: settings.requiredScopes } : {}),
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
-      }),
+      }, null),
       authorizationServers: [domain],
       forwardAuthorizationServerMetadata: `${domain}/.well-known/oauth-authorization-server`,
     }, null);

@@ -55,7 +55,7 @@ export class DescopeProvider extends RemoteAuthProvider {
         ...(settings.requiredScopes ? { requiredScopes: settings.requiredScopes } : {}),
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
-      }),
+      }, null),
       authorizationServers: [layout.issuer],
       forwardAuthorizationServerMetadata: `${layout.issuer}${OIDC_SUFFIX}`,
     }, null);

@@ -59,7 +59,7 @@ export class KeycloakAuthProvider extends RemoteAuthProvider {
         ...(settings.requiredScopes ? { requiredScopes: settings.requiredScopes } : {}),
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
-      }),
+      }, null),
       authorizationServers: [realm],
     }, null);
     this.realmUrl = realm;

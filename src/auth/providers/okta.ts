@@ -82,7 +82,7 @@ export class OktaProvider extends OIDCProxy {
         algorithm: settings.algorithm ?? "RS256",
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
-      }),
+      }, null),
       requiredScopes: settings.requiredScopes ?? [],
     }, null);
     this.issuer = server.issuer;

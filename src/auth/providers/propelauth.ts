@@ -70,7 +70,7 @@ export class PropelAuthProvider extends RemoteAuthProvider {
         ...(settings.requiredScopes ? { requiredScopes: settings.requiredScopes } : {}),
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
-      }),
+      }, null),
       authorizationServers: [`${authUrl}/oauth/2.1`],
       forwardAuthorizationServerMetadata: `${authUrl}/.well-known/oauth-authorization-server/oauth/2.1`,
     }, null);

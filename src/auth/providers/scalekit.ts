@@ -52,7 +52,7 @@ export class ScalekitProvider extends RemoteAuthProvider {
         ...(settings.requiredScopes ? { requiredScopes: settings.requiredScopes } : {}),
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
-      }),
+      }, null),
       authorizationServers: [authorizationServer],
       forwardAuthorizationServerMetadata: `${environment}/.well-known/oauth-authorization-server/resources/${resourceId}`,
     }, null);

@@ -49,7 +49,7 @@ export class SupabaseProvider extends RemoteAuthProvider {
         ...(settings.requiredScopes ? { requiredScopes: settings.requiredScopes } : {}),
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
-      }),
+      }, null),
       authorizationServers: [issuer],
       forwardAuthorizationServerMetadata: `${issuer}/.well-known/oauth-authorization-server`,
     }, null);

@@ -136,7 +136,7 @@ export class OIDCProxy extends ProxyProvider {
       requiredScopes: idToken ? [] : this.requiredScopes,
       ...(this.oidcOptions.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
       onError: (error) => this.report(error),
-    });
+    }, null);
   }
 
   private invalid(problem: string): AuthConfigurationError {

@@ -54,9 +54,12 @@ export class IntrospectionTokenVerifier extends TokenVerifier {
   private readonly insecure: boolean;
   private readonly onError: (error: unknown) => void;
 
-  constructor(options: IntrospectionTokenVerifierOptions = {}) {
-    // Options left out come from FASTMCP_SERVER_AUTH_INTROSPECTION_* (explicit arguments win).
-    super((options = withEnvironmentDefaults("INTROSPECTION", options, INTROSPECTION_SETTINGS)));
+  /**
+   * Options left out come from FASTMCP_SERVER_AUTH_INTROSPECTION_* (explicit arguments win); a
+   * provider that builds its own verifier passes `envPrefix: null`.
+   */
+  constructor(options: IntrospectionTokenVerifierOptions = {}, envPrefix: "INTROSPECTION" | null = "INTROSPECTION") {
+    super((options = envPrefix === null ? options : withEnvironmentDefaults(envPrefix, options, INTROSPECTION_SETTINGS)));
     const owner = "IntrospectionTokenVerifier";
     const url = endpointUrl(required(options.introspectionUrl, "introspectionUrl", "INTROSPECTION", "INTROSPECTION_URL", owner), "introspectionUrl", options);
     const clientId = required(options.clientId, "clientId", "INTROSPECTION", "CLIENT_ID", owner);

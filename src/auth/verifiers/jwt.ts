@@ -89,9 +89,12 @@ export class JWTVerifier extends TokenVerifier {
   private readonly cache: VerifiedTokenCache<CachedToken>;
   private verifyOptions: JWTVerifyOptions | undefined;
 
-  constructor(options: JWTVerifierOptions = {}) {
-    // Options left out come from FASTMCP_SERVER_AUTH_JWT_* (explicit arguments win).
-    super((options = withEnvironmentDefaults("JWT", options, JWT_SETTINGS)));
+  /**
+   * Options left out come from FASTMCP_SERVER_AUTH_JWT_* (explicit arguments win); a provider that
+   * builds its own verifier passes `envPrefix: null`, so another provider's variables never leak in.
+   */
+  constructor(options: JWTVerifierOptions = {}, envPrefix: "JWT" | null = "JWT") {
+    super((options = envPrefix === null ? options : withEnvironmentDefaults(envPrefix, options, JWT_SETTINGS)));
     this.algorithms = Object.freeze(algorithmsOf(options.algorithm));
     if ((options.publicKey === undefined) === (options.jwksUri === undefined)) {
       throw new AuthConfigurationError(`JWTVerifier needs exactly one of publicKey and jwksUri (or ${variableName("JWT", "PUBLIC_KEY")} / ${variableName("JWT", "JWKS_URI")})`);
