@@ -2,7 +2,7 @@ import { OIDCProxy, type OIDCProxyOptions } from "../proxy/oidc-proxy.js";
 import { required, variableName, type SettingSpec } from "../settings.js";
 import { AuthConfigurationError } from "../urls.js";
 import { domainUrl } from "./domain-url.js";
-import { OPENID_OFFLINE, withUpstreamScopes } from "./upstream-scopes.js";
+import { OPENID_OFFLINE } from "./upstream-scopes.js";
 import { presetSettings } from "./preset-environment.js";
 
 export interface Auth0ProviderOptions extends Partial<OIDCProxyOptions> {
@@ -52,11 +52,7 @@ export class Auth0Provider extends OIDCProxy {
     }
     required(settings.clientId, "clientId (your Auth0 application's Client ID)", PREFIX, "CLIENT_ID", owner);
     required(settings.audience, "audience (the identifier of your Auth0 API)", PREFIX, "AUDIENCE", owner);
-    super({ identityProviderName: "Auth0", ...settings, configUrl }, null);
-  }
-
-  protected override upstreamScopes(scopes: readonly string[]): string[] {
-    return withUpstreamScopes(super.upstreamScopes(scopes), OPENID_OFFLINE);
+    super({ identityProviderName: "Auth0", ...settings, upstreamSignInScopes: settings.upstreamSignInScopes ?? OPENID_OFFLINE, configUrl }, null);
   }
 }
 

@@ -2,7 +2,7 @@ import { OIDCProxy, type OIDCProxyOptions } from "../proxy/oidc-proxy.js";
 import { required, type SettingSpec } from "../settings.js";
 import { AuthConfigurationError, baseUrlOf, endpointUrl } from "../urls.js";
 import { AWSCognitoTokenVerifier } from "./cognito-verifier.js";
-import { OPENID, withUpstreamScopes } from "./upstream-scopes.js";
+import { OPENID } from "./upstream-scopes.js";
 import { presetSettings } from "./preset-environment.js";
 
 export { AWSCognitoTokenVerifier, type AWSCognitoTokenVerifierOptions } from "./cognito-verifier.js";
@@ -66,6 +66,7 @@ export class AWSCognitoProvider extends OIDCProxy {
     super({
       identityProviderName: "Amazon Cognito",
       ...settings,
+      upstreamSignInScopes: settings.upstreamSignInScopes ?? OPENID,
       configUrl: `${issuer}/.well-known/openid-configuration`,
       tokenVerifier: new AWSCognitoTokenVerifier({
         jwksUri: `${issuer}/.well-known/jwks.json`,
@@ -78,9 +79,5 @@ export class AWSCognitoProvider extends OIDCProxy {
       requiredScopes: settings.requiredScopes ?? [],
     }, null);
     this.issuer = issuer;
-  }
-
-  protected override upstreamScopes(scopes: readonly string[]): string[] {
-    return withUpstreamScopes(super.upstreamScopes(scopes), OPENID);
   }
 }

@@ -2,7 +2,7 @@ import { OIDCProxy, type OIDCProxyOptions } from "../proxy/oidc-proxy.js";
 import { required, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { JWTVerifier } from "../verifiers/jwt.js";
 import { domainUrl } from "./domain-url.js";
-import { OPENID_OFFLINE, withUpstreamScopes } from "./upstream-scopes.js";
+import { OPENID_OFFLINE } from "./upstream-scopes.js";
 
 export interface OktaProviderOptions extends Partial<Omit<OIDCProxyOptions, "configUrl" | "tokenVerifier" | "verifyIdToken">> {
   /** Your Okta org (`dev-123456.okta.com`, `acme.okta.com`, or a custom domain). */
@@ -73,6 +73,7 @@ export class OktaProvider extends OIDCProxy {
     super({
       identityProviderName: "Okta",
       ...proxyOptions,
+      upstreamSignInScopes: settings.upstreamSignInScopes ?? OPENID_OFFLINE,
       configUrl: `${server.issuer}/.well-known/openid-configuration`,
       verifyIdToken: server.verifyIdToken,
       tokenVerifier: new JWTVerifier({
@@ -86,10 +87,6 @@ export class OktaProvider extends OIDCProxy {
       requiredScopes: settings.requiredScopes ?? [],
     }, null);
     this.issuer = server.issuer;
-  }
-
-  protected override upstreamScopes(scopes: readonly string[]): string[] {
-    return withUpstreamScopes(super.upstreamScopes(scopes), OPENID_OFFLINE);
   }
 }
 

@@ -1,4 +1,3 @@
-import { parseScopes } from "../access-token.js";
 import { OAuthProxy, type OAuthProxyOptions } from "../proxy/oauth-proxy.js";
 import type { ProxyProviderOptions } from "../proxy/proxy-provider.js";
 import { required, type SettingSpec } from "../settings.js";
@@ -59,22 +58,14 @@ export interface UpstreamScopePolicy {
  * the name the identity provider gives it. Clients keep seeing this server's names.
  */
 export abstract class ProxyPreset extends OAuthProxy {
-  private readonly scopePolicy: Required<UpstreamScopePolicy>;
+  private readonly upstreamName: (scope: string) => string;
 
   protected constructor(options: OAuthProxyOptions, policy: UpstreamScopePolicy) {
-    super(options);
-    this.scopePolicy = { upstreamName: (scope) => scope, ...policy };
+    super({ ...options, upstreamSignInScopes: options.upstreamSignInScopes ?? policy.signInScopes });
+    this.upstreamName = policy.upstreamName ?? ((scope) => scope);
   }
 
-  protected override upstreamScopes(scopes: readonly string[]): string[] {
-    const { signInScopes, upstreamName } = this.scopePolicy;
-    return [...new Set([...signInScopes, ...super.upstreamScopes(scopes).map(upstreamName)])];
-  }
-
-  /** Scopes asked for and granted upstream under either name; the sign-in scopes never narrow them. */
-  protected override grantedScopes(requested: readonly string[], upstreamScope: string | undefined): string[] {
-    if (upstreamScope === undefined) return [...requested];
-    const granted = new Set(parseScopes(upstreamScope));
-    return requested.filter((scope) => granted.has(scope) || granted.has(this.scopePolicy.upstreamName(scope)));
+  protected override upstreamScopeName(scope: string): string {
+    return this.upstreamName(scope);
   }
 }

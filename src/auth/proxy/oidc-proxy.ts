@@ -27,6 +27,8 @@ export interface OIDCProxyOptions extends Omit<ProxyProviderOptions, "upstreamCl
   algorithm?: JwtAlgorithm | readonly JwtAlgorithm[];
   /** Refuse a discovery document without the fields OpenID Connect requires. Default true. */
   strict?: boolean;
+  /** Send `audience` upstream with every authorization and token request (Auth0 needs it). Default true; false only checks it in tokens. */
+  sendAudience?: boolean;
 }
 
 const SETTINGS: SettingSpec<OIDCProxyOptions> = {
@@ -69,7 +71,7 @@ export class OIDCProxy extends ProxyProvider {
     const owner = new.target.name;
     required(options.configUrl, "configUrl (the identity provider's discovery document URL)", envPrefix ?? "OIDCPROXY", "CONFIG_URL", owner);
     required(options.clientId, "clientId (the id of the app registered at the identity provider)", envPrefix ?? "OIDCPROXY", "CLIENT_ID", owner);
-    const audience: Record<string, string> = options.audience === undefined ? {} : { audience: options.audience };
+    const audience: Record<string, string> = options.audience === undefined || options.sendAudience === false ? {} : { audience: options.audience };
     super({
       ...options,
       upstreamClientId: options.clientId!,
@@ -105,6 +107,7 @@ export class OIDCProxy extends ProxyProvider {
       tokenEndpoint: endpoint(metadata.token_endpoint, "token_endpoint", true)!,
       revocationEndpoint: endpoint(metadata.revocation_endpoint, "revocation_endpoint", false),
       issuer: metadata.issuer,
+      issRequired: metadata.authorization_response_iss_parameter_supported === true,
       tokenVerifier: this.oidcOptions.tokenVerifier ?? this.defaultVerifier(metadata, endpoint(metadata.jwks_uri, "jwks_uri", true)!),
     };
   }

@@ -31,6 +31,11 @@ export interface ProxyProviderOptions extends StoredOAuthProviderOptions {
    * longer matching are ignored. Default: every URI dynamic registration accepts. `[]` blocks all.
    */
   allowedClientRedirectUris?: readonly string[];
+  /**
+   * Asked of the upstream at every sign-in besides the client's scopes: what says who signed in
+   * and gets a refresh token (`openid offline_access` for most OpenID providers). Default none.
+   */
+  upstreamSignInScopes?: readonly string[];
   /** Send the proxy's own PKCE challenge upstream (S256). Default true. */
   forwardPkce?: boolean;
   /** Send the client's RFC 8707 `resource` upstream. Default true; turn it off for upstreams that refuse it. */
@@ -77,6 +82,8 @@ export interface ResolvedUpstream {
   tokenEndpoint: URL;
   revocationEndpoint: URL | undefined;
   issuer: string | undefined;
+  /** The upstream always sends RFC 9207 `iss` in its callbacks (its metadata says so): one without is refused. Default false: checked when present. */
+  issRequired?: boolean;
   tokenVerifier: TokenVerifier;
 }
 
@@ -203,16 +210,22 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
 
   // ---- What the MCP client's flow needs ------------------------------------------------------
 
-  /** The scopes to ask the upstream for, given what the MCP client was granted here. Presets translate. */
-  protected upstreamScopes(scopes: readonly string[]): string[] {
-    return [...(scopes.length > 0 ? scopes : this.requiredScopes)];
+  /** The upstream's name for one of this server's scopes (Google's full userinfo URIs, say). Default: the same. */
+  protected upstreamScopeName(scope: string): string {
+    return scope;
   }
 
-  /** The scopes a sign-in grants: those asked for, narrowed to what the upstream says it granted. */
+  /** The scopes a sign-in asks upstream: the sign-in scopes, then the client's (else the required ones), under the upstream's names. */
+  protected upstreamScopes(scopes: readonly string[]): string[] {
+    const asked = (scopes.length > 0 ? scopes : this.requiredScopes).map((scope) => this.upstreamScopeName(scope));
+    return [...new Set([...(this.proxyOptions.upstreamSignInScopes ?? []), ...asked])];
+  }
+
+  /** The scopes a sign-in grants: those asked for, narrowed to what the upstream says it granted (under either name). */
   protected grantedScopes(requested: readonly string[], upstreamScope: string | undefined): string[] {
     if (upstreamScope === undefined) return [...requested];
-    const upstream = new Set(parseScopes(upstreamScope));
-    return requested.filter((scope) => upstream.has(scope) || !this.upstreamScopes([scope]).some((asked) => !upstream.has(asked)));
+    const granted = new Set(parseScopes(upstreamScope));
+    return requested.filter((scope) => granted.has(scope) || granted.has(this.upstreamScopeName(scope)));
   }
 
   /** The token the verifier checks: the access token, or the ID token with `verifyIdToken`. */
@@ -233,6 +246,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
       tokenEndpoint: resolved.tokenEndpoint,
       revocationEndpoint: resolved.revocationEndpoint,
       issuer: resolved.issuer,
+      issRequired: resolved.issRequired ?? false,
       clientId: this.proxyOptions.upstreamClientId,
       clientSecret: this.proxyOptions.upstreamClientSecret,
       authMethod: this.authMethod,
@@ -255,7 +269,9 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
       signIns,
       begin: (pending) => {
         const scopes = this.upstreamScopes(pending.params.scopes);
-        const started = signIns.begin(pending, { pkce: this.proxyOptions.forwardPkce !== false, nonce: oidc && scopes.includes("openid") });
+        // What goes upstream as `scope`: extraAuthorizeParams win.
+        const sent = parseScopes(this.proxyOptions.extraAuthorizeParams?.scope ?? scopes.join(" "));
+        const started = signIns.begin(pending, { pkce: this.proxyOptions.forwardPkce !== false, nonce: oidc && sent.includes("openid") });
         return started && { location: this.upstreamUrl(server, started.signIn, scopes), setCookie: started.setCookie };
       },
       complete: (signIn, client, callback) => this.complete(runtime, { upstream, server, verifier }, signIn, client, callback),
@@ -273,11 +289,12 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     let tokens = await runtime.services.upstream.get(grantId);
     if (!tokens) return undefined;
     try {
-      if (this.expired(tokens)) tokens = await runtime.services.upstream.refresh(grantId, tokens);
+      let refreshed = false;
+      if (this.expired(tokens)) [tokens, refreshed] = [await runtime.services.upstream.refresh(grantId, tokens), true];
       let identity = tokens && (await this.verifyUpstream(verifier, tokens));
       // Refused before its time: revoked upstream, or a clock that differs. One refresh settles it.
-      if (tokens && !identity && tokens.refreshToken && tokens.expiresAt !== undefined) {
-        tokens = await runtime.services.upstream.refresh(grantId, tokens);
+      if (tokens && !identity && !refreshed && tokens.refreshToken && tokens.expiresAt !== undefined) {
+        [tokens, refreshed] = [await runtime.services.upstream.refresh(grantId, tokens), true];
         identity = tokens && (await this.verifyUpstream(verifier, tokens));
       }
       if (!tokens) {
@@ -285,6 +302,12 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
         // grant, on every instance, and the client learns it at its next refresh, not in a loop.
         await grants.revoke(grantId);
         return undefined;
+      }
+      if (!identity && refreshed && this.proxyOptions.verifyIdToken && tokens.idToken === undefined) {
+        // An upstream that sends no new ID token with a refresh: the refresh it accepted says the
+        // person is still signed in, and who they are is what the sign-in's ID token said. Trusted
+        // until the new access token expires (then the upstream is asked again).
+        return this.remember(verified, signedInIdentity(verified), tokens, { untilUpstreamExpiry: true });
       }
       if (!identity) return undefined;
       return this.remember(verified, identity, tokens);
@@ -379,10 +402,11 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   }
 
   /** The token served for requests of this grant while the upstream verdict holds. */
-  private remember(verified: AccessToken, identity: AccessToken, tokens: UpstreamTokens): AccessToken {
+  private remember(verified: AccessToken, identity: AccessToken, tokens: UpstreamTokens, options: { untilUpstreamExpiry?: boolean } = {}): AccessToken {
     const served = accessToken({ ...verified, claims: { ...verified.claims, upstream_claims: boundedClaims(identity.claims) } });
     const upstreamEnd = tokens.expiresAt === undefined ? Number.POSITIVE_INFINITY : tokens.expiresAt - this.expiryThresholdMs;
-    const until = Math.min(Date.now() + this.verificationCacheMs, upstreamEnd, (identity.expiresAt ?? Number.POSITIVE_INFINITY) * 1000);
+    const cacheEnd = options.untilUpstreamExpiry && tokens.expiresAt !== undefined ? Number.POSITIVE_INFINITY : Date.now() + this.verificationCacheMs;
+    const until = Math.min(cacheEnd, upstreamEnd, (identity.expiresAt ?? Number.POSITIVE_INFINITY) * 1000);
     const grantId = verified.claims.gid as string;
     this.verdicts.delete(grantId);
     if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
@@ -422,9 +446,15 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
       warn(`${this.constructor.name}: the 401 challenge asks only for identity scopes (${challenge.join(" ")}), so MCP clients request nothing your tools can check; set requiredScopes (or the verifier's) to the API scopes every request needs, and list the others in validScopes`);
     }
     if ([...this.requiredScopes, ...(this.registration.validScopes ?? [])].includes("offline_access")) {
-      warn(`${this.constructor.name}: offline_access is among the scopes; it is never advertised in the protected resource metadata (a client asks for refresh tokens itself): remove it, and add it to extraAuthorizeParams' scope handling upstream if the identity provider needs it`);
+      warn(`${this.constructor.name}: offline_access is among the scopes; it is never advertised in the protected resource metadata (a client asks for refresh tokens itself): remove it, and put it in upstreamSignInScopes if the identity provider needs it to issue refresh tokens`);
     }
   }
+}
+
+/** The identity the sign-in established, as the grant's tokens carry it (`upstream_claims`). */
+function signedInIdentity(verified: AccessToken): AccessToken {
+  const claims = (verified.claims.upstream_claims ?? {}) as Record<string, unknown>;
+  return accessToken({ token: "", clientId: verified.clientId, scopes: verified.scopes, claims, ...(verified.subject !== undefined ? { subject: verified.subject } : {}) });
 }
 
 /** The upstream identity's claims as tokens carry them: at most 4 KiB, else only the standard identity claims. */

@@ -10,6 +10,8 @@ export interface UpstreamSettings {
   revocationEndpoint: URL | undefined;
   /** The upstream's issuer identifier, when known: checked in its callbacks (RFC 9207) and ID tokens. */
   issuer: string | undefined;
+  /** Refuse a callback without `iss` (the upstream's metadata says it always sends one). */
+  issRequired: boolean;
   clientId: string;
   clientSecret: string | undefined;
   authMethod: UpstreamAuthMethod;
@@ -39,7 +41,8 @@ export interface UpstreamTokens {
 export class UpstreamError extends FastMCPError {
   override name = "UpstreamError";
   constructor(readonly kind: "unavailable" | "refused", message: string, readonly detail?: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // The detail is for the logs (the reporter shows the message): clients only ever see our own words.
+    super(detail === undefined ? message : `${message} (${detail.slice(0, 200)})`, options);
   }
 }
 
@@ -131,7 +134,7 @@ export class UpstreamServer {
 
   /** The callback is checked against the configured issuer, or, without one, against what it says itself. */
   private callbackServer(parameters: URLSearchParams): oauth.AuthorizationServer {
-    if (this.settings.issuer !== undefined) return { ...this.server, authorization_response_iss_parameter_supported: true };
+    if (this.settings.issuer !== undefined) return { ...this.server, authorization_response_iss_parameter_supported: this.settings.issRequired };
     const iss = parameters.get("iss");
     return iss ? { ...this.server, issuer: iss } : this.server;
   }

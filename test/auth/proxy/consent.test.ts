@@ -48,6 +48,20 @@ describe("the proxy's consent page", () => {
     expect([...browser.cookies.keys()].some((name) => name === `fastmcp_upstream_${upstream.get("state")!.slice(0, 16)}`)).toBe(true);
   });
 
+  it("asks upstream for upstreamSignInScopes before the client's, with a nonce when openid is sent; extraAuthorizeParams' scope wins", async () => {
+    const upstreamOf = async (options: ProxyOverrides) => {
+      const { server, client } = await serve(options);
+      const browser = new Browser(server.baseUrl);
+      return (await browser.submit((await open(server, client, browser)).page!, { action: "approve" })).redirect!.searchParams;
+    };
+    const signIn = await upstreamOf({ upstreamSignInScopes: ["openid", "offline_access"] });
+    expect(signIn.get("scope")).toBe("openid offline_access mcp:read");
+    expect(signIn.get("nonce")).toMatch(/^[\w-]{32,}$/);
+    const overridden = await upstreamOf({ upstreamSignInScopes: ["openid"], extraAuthorizeParams: { scope: "mcp:read" } });
+    expect(overridden.get("scope")).toBe("mcp:read");
+    expect(overridden.get("nonce")).toBeNull();
+  });
+
   it("sends a denial back to the client with access_denied, state and iss, and nothing upstream", async () => {
     const { server, client } = await serve();
     const browser = new Browser(server.baseUrl);

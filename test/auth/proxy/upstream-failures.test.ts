@@ -124,6 +124,39 @@ describe("the proxy's callback", () => {
   });
 });
 
+describe("RFC 9207 iss in the upstream's callback", () => {
+  it("is checked when present, and not required of an upstream whose metadata the proxy has not read (OAuthProxy)", async () => {
+    const { agent, callback } = await upToCallback();
+    expect(callback.searchParams.get("iss")).toBe(server.idp.issuer);
+    callback.searchParams.delete("iss");
+    const answer = await deliver(agent, callback);
+    expect(answer.location!.searchParams.get("code")).toBeTruthy();
+  });
+
+  it("is required when the provider's discovery document says it always sends it (OIDCProxy)", async () => {
+    const oidc = await startProxiedServer({}, {}, "oidc");
+    try {
+      const metadata = (await (await fetch(oidc.idp.metadataUrl)).json()) as Record<string, unknown>;
+      expect(metadata.authorization_response_iss_parameter_supported).toBe(true);
+      const oidcClient = await registerClient(oidc.baseUrl);
+      const { challenge } = pkcePair();
+      const request = new URL(`${oidc.baseUrl}/authorize`);
+      request.search = new URLSearchParams({ response_type: "code", client_id: oidcClient.client_id, redirect_uri: oidcClient.redirect_uris[0]!, code_challenge: challenge, code_challenge_method: "S256", state: "s", scope: "mcp:read" }).toString();
+      const agent = new UserAgent({ login: "alice" });
+      const outcome = await agent.authorize(request.href, oidc.proxy.callbackUrl);
+      const callback = new URL(oidc.proxy.callbackUrl);
+      callback.search = outcome.params.toString();
+      callback.searchParams.delete("iss");
+      const answer = await deliver(agent, callback);
+      expect(answer.location!.searchParams.get("error")).toBe("server_error");
+      expect(answer.location!.searchParams.get("code")).toBeNull();
+      expect(oidc.errors.map(String).join("\n")).toMatch(/iss/);
+    } finally {
+      await oidc.close();
+    }
+  });
+});
+
 describe("upstream failures at the code exchange", () => {
   it("an upstream outage is temporarily_unavailable (never invalid_grant), reported, and retrying works once it is back", async () => {
     const { agent, callback } = await upToCallback();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JWTVerifier, type OAuthProxy } from "fastmcp-ts/auth";
 import { authorize, exchangeCode, mcpStatus, registerClient, type TokenResponse } from "../../helpers/oauth-flow.js";
 import { UserAgent } from "../../helpers/user-agent.js";
-import { startProxiedServer, type ProxiedServer } from "./harness.js";
+import { PROXY_CLIENT, startProxiedServer, type ProxiedServer } from "./harness.js";
 
 async function signIn(server: ProxiedServer): Promise<TokenResponse> {
   const client = await registerClient(server.baseUrl);
@@ -47,6 +47,37 @@ describe("an upstream access token that expires (2 s) behind a proxy token that 
     expect(second).not.toBe(first);
     expect(await verifier.verifyToken(second!)).not.toBeNull();
     expect(await proxy.upstreamAccessToken(undefined)).toBeUndefined();
+  });
+});
+
+// oidc-provider, like Google and others, sends no new ID token with a refresh (here: one for a resource).
+describe("an upstream whose refreshes carry no new ID token, with verifyIdToken", () => {
+  let server: ProxiedServer;
+
+  beforeAll(async () => {
+    server = await startProxiedServer((idp) => ({
+      upstreamSignInScopes: ["openid"],
+      verifyIdToken: true,
+      tokenVerifier: new JWTVerifier({ jwksUri: idp.jwksUri, issuer: idp.issuer, audience: PROXY_CLIENT.id }),
+      upstreamVerificationCacheSeconds: 60,
+    }), { accessTokenTtl: 2 });
+  });
+  afterAll(async () => server?.close());
+
+  it("keeps the sign-in's identity once a refresh the upstream accepted says the person is still signed in", async () => {
+    const tokens = await signIn(server);
+    expect((await mcpStatus(server.url, tokens.access_token)).status).toBe(200);
+    expect(server.idp.authorizationRequests.at(-1)?.get("scope")).toBe("openid mcp:read");
+    const refreshesBefore = server.idp.grants.filter((grant) => grant === "refresh_token").length;
+    for (let period = 1; period <= 2; period++) {
+      await new Promise((resolve) => setTimeout(resolve, 2300));
+      expect((await mcpStatus(server.url, tokens.access_token)).status).toBe(200);
+      // Trusted until the refreshed access token expires, then the upstream is asked again.
+      expect(server.idp.grants.filter((grant) => grant === "refresh_token").length).toBe(refreshesBefore + period);
+    }
+    const auth = await server.proxy.verifyToken(tokens.access_token);
+    expect(auth?.claims.upstream_claims).toMatchObject({ sub: "alice", aud: PROXY_CLIENT.id });
+    expect(server.errors).toEqual([]);
   });
 });
 
