@@ -5,6 +5,7 @@
  *   npm run bench -- --duration 3 --only raw,fastmcp-stateless
  *   npm run bench -- --only auth --rounds 5 --skip-memory   # JWT authentication against no auth
  *   npm run bench -- --only as --rounds 3 --skip-memory     # the authorization server (LocalOAuthProvider)
+ *   npm run bench -- --only proxy --rounds 3 --skip-memory  # OIDCProxy in front of a real OpenID provider
  *
  * Each server runs in its own `node` process pinned to core 0; this process (the autocannon load
  * generator) pins itself to core 1. See docs/benchmarks.md for what is measured and why.
@@ -16,7 +17,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { AUTH_KINDS, AUDIENCE, ISSUER, measureVerification, mintToken, signingKey, TokenSequence, UNAUTHENTICATED_KIND, type AuthAlgorithm, type InFlight, type SigningKey, type VerificationCost } from "./lib/auth.js";
 import { authFigures, authTable, authTargets, verificationRatioTable, verificationTable } from "./lib/auth-report.js";
-import { asServerEnvironment, AS_KINDS, isTokenRow, openAsStore, prepareAsRound, SAMPLE_ITEMS } from "./lib/as.js";
+import { AS_KINDS, asKindsOf, isTokenRow, openAsBackends, prepareAsRound, SAMPLE_ITEMS } from "./lib/as.js";
 import { asTargets, asTokenTable, asToolsTable } from "./lib/as-report.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./lib/load.js";
 import { collectGarbage, openSession, openSessions, sampleCalls } from "./lib/mcp.js";
@@ -40,9 +41,12 @@ const KINDS = ["raw", "sdk-stateless", "sdk-per-request", "fastmcp-stateless", "
 /** Names --only accepts for several servers at once. */
 const GROUPS: Record<string, string[]> = {
   auth: [UNAUTHENTICATED_KIND, ...Object.keys(AUTH_KINDS)],
-  as: [UNAUTHENTICATED_KIND, ...Object.keys(AS_KINDS)],
-  "as-token": Object.keys(AS_KINDS).filter(isTokenRow),
-  "as-tools": [UNAUTHENTICATED_KIND, ...Object.keys(AS_KINDS).filter((kind) => !isTokenRow(kind))],
+  as: [UNAUTHENTICATED_KIND, ...asKindsOf("local")],
+  "as-token": asKindsOf("local").filter(isTokenRow),
+  "as-tools": [UNAUTHENTICATED_KIND, ...asKindsOf("local").filter((kind) => !isTokenRow(kind))],
+  proxy: [UNAUTHENTICATED_KIND, ...asKindsOf("proxy")],
+  "proxy-token": asKindsOf("proxy").filter(isTokenRow),
+  "proxy-tools": [UNAUTHENTICATED_KIND, ...asKindsOf("proxy").filter((kind) => !isTokenRow(kind))],
 };
 /** The servers whose memory is measured. */
 const MEMORY_KINDS = ["fastmcp-stateless", "fastmcp-stateful"];
@@ -62,6 +66,8 @@ const USAGE = `Usage: npx tsx bench/http.ts [options]
                       "auth" stands for ${GROUPS.auth!.join(", ")};
                       "as" (the authorization server, LocalOAuthProvider) for ${GROUPS.as!.join(", ")};
                       "as-token" for its /token rows, "as-tools" for its tools/call rows and fastmcp-stateless
+                      "proxy" (OIDCProxy in front of oidc-provider) for ${GROUPS.proxy!.join(", ")};
+                      "proxy-token" and "proxy-tools" as for "as"
   --first-seen <n>    requests in a first-seen row's measured window, each with its own token
                       (default 40000; its warm-up gets n × warmup ÷ duration more)
   --as-requests <n>   requests in a /token row's measured window, each with its own code or refresh
@@ -217,10 +223,11 @@ async function measureRound(script: string, kind: string, round: number, options
  */
 async function measureAsRound(script: string, kind: string, round: number, options: Settings): Promise<Round> {
   const cpuProfile = options.cpuProfileDir ? { dir: options.cpuProfileDir, name: `${kind}-${round}.cpuprofile` } : undefined;
-  const store = await openAsStore(kind);
+  const backends = await openAsBackends(kind);
+  const { store } = backends;
   let server: ServerProcess | undefined;
   try {
-    server = await startServer(script, kind, { core: SERVER_CORE, cpuProfile, env: asServerEnvironment(store) });
+    server = await startServer(script, kind, { core: SERVER_CORE, cpuProfile, env: backends.env });
     const { warmup, measured } = windows(kind, options);
     const items = isTokenRow(kind) ? amountOf(warmup) + amountOf(measured) + 2 * options.connections : 0;
     if (items > 0) log(`${kind}: pooling ${items + SAMPLE_ITEMS} ${AS_KINDS[kind]!.load === "code" ? "codes" : "refresh tokens"} through /authorize, /consent${AS_KINDS[kind]!.load === "refresh" ? " and /token" : ""}…`);
@@ -241,7 +248,7 @@ async function measureAsRound(script: string, kind: string, round: number, optio
     return { result: undefined, problem: error instanceof Error ? error.message : String(error) };
   } finally {
     await server?.stop();
-    await store.dispose();
+    await backends.dispose();
   }
 }
 

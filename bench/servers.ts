@@ -15,7 +15,7 @@
  * which times RS256 verifications of a posted token inside this process (see verificationCost).
  *
  * The authorization-server servers (as-*, fastmcp-local-oauth-*) are fastmcp-stateless guarded
- * by a LocalOAuthProvider on the store BENCH_STORE names (memory; file in BENCH_STORE_DIR; redis at
+ * by a LocalOAuthProvider (proxy-*, fastmcp-oauth-proxy-*: an OIDCProxy, see runOIDCProxy) on the store BENCH_STORE names (memory; file in BENCH_STORE_DIR; redis at
  * BENCH_REDIS_URL under the key prefix BENCH_REDIS_PREFIX, with BENCH_ENCRYPTION_KEY) and one user
  * (BENCH_USERNAME, BENCH_PASSWORD). They have no bench-only route: the harness gets its codes and
  * tokens through the real /register, /authorize, /login, /consent and /token (bench/lib/oauth.ts).
@@ -35,6 +35,7 @@ type FastMCPAuthModule = typeof import("../src/auth/index.js");
 type FastMCPStorageModule = typeof import("../src/storage/index.js");
 type JWTVerifier = InstanceType<FastMCPAuthModule["JWTVerifier"]>;
 type LocalOAuthProvider = InstanceType<FastMCPAuthModule["LocalOAuthProvider"]>;
+type OIDCProxy = InstanceType<FastMCPAuthModule["OIDCProxy"]>;
 type KeyValueStore = import("../src/storage/index.js").KeyValueStore;
 
 const HOST = "127.0.0.1";
@@ -57,6 +58,14 @@ const SERVERS: Record<string, () => Promise<NodeHttpServer | number>> = {
   "as-refresh-redis": () => runLocalOAuth(),
   "fastmcp-local-oauth-memory": () => runLocalOAuth(),
   "fastmcp-local-oauth-redis": () => runLocalOAuth(),
+  "proxy-code-memory": () => runOIDCProxy(),
+  "proxy-code-file": () => runOIDCProxy(),
+  "proxy-code-redis": () => runOIDCProxy(),
+  "proxy-refresh-memory": () => runOIDCProxy(),
+  "proxy-refresh-file": () => runOIDCProxy(),
+  "proxy-refresh-redis": () => runOIDCProxy(),
+  "fastmcp-oauth-proxy-memory": () => runOIDCProxy(),
+  "fastmcp-oauth-proxy-redis": () => runOIDCProxy(),
 };
 
 /** The ceiling: node:http, parse the JSON-RPC request, answer the tool result. No MCP at all. */
@@ -97,7 +106,7 @@ function sdkPerRequestApp(): Hono {
   return app;
 }
 
-async function runFastMCP(stateless: boolean, auth?: JWTVerifier | LocalOAuthProvider, port = 0): Promise<number> {
+async function runFastMCP(stateless: boolean, auth?: JWTVerifier | LocalOAuthProvider | OIDCProxy, port = 0): Promise<number> {
   const { FastMCP } = (await import(requiredEnv("FASTMCP_ENTRY"))) as FastMCPModule;
   // null, not undefined: no FASTMCP_SERVER_AUTH from the environment can sneak into the unauthenticated rows.
   const mcp = new FastMCP({ name: "bench-fastmcp", statelessHttp: stateless, auth: auth ?? null });
@@ -135,6 +144,31 @@ async function runLocalOAuth(): Promise<number> {
     clientRegistration: { validScopes: ["mcp:read", "mcp:write"], rateLimit: false },
   });
   return runFastMCP(true, provider, port);
+}
+
+/**
+ * fastmcp-stateless guarded by an OIDCProxy as an application configures one: the identity
+ * provider's discovery URL and the app registered there (BENCH_UPSTREAM_*), a required scope,
+ * registration open for the two scopes (no rate limit), everything else at its defaults (the
+ * default verifier of the provider's JWT access tokens for this server's MCP URL, its verdict
+ * cached 60 s, consent remembered, RS256 tokens of its own). The harness picked the port
+ * (BENCH_PORT): the provider knows the callback URL before the server starts.
+ */
+async function runOIDCProxy(): Promise<number> {
+  const { OIDCProxy } = (await import(new URL("./auth/index.js", requiredEnv("FASTMCP_ENTRY")).href)) as FastMCPAuthModule;
+  const port = Number(requiredEnv("BENCH_PORT"));
+  const proxy = new OIDCProxy({
+    configUrl: requiredEnv("BENCH_UPSTREAM_CONFIG_URL"),
+    clientId: requiredEnv("BENCH_UPSTREAM_CLIENT_ID"),
+    clientSecret: requiredEnv("BENCH_UPSTREAM_CLIENT_SECRET"),
+    baseUrl: `http://${HOST}:${port}`,
+    store: await benchStore(),
+    ...(process.env.BENCH_ENCRYPTION_KEY ? { encryptionKey: process.env.BENCH_ENCRYPTION_KEY } : {}),
+    requiredScopes: ["mcp:read"],
+    validScopes: ["mcp:read", "mcp:write"],
+    clientRegistration: { rateLimit: false },
+  }, null);
+  return runFastMCP(true, proxy, port);
 }
 
 /** The store BENCH_STORE names: MemoryStore and FileStore with their defaults, RedisStore under a key prefix of its own. */

@@ -1,32 +1,49 @@
 /**
- * The authorization-server rows: LocalOAuthProvider inside the MCP server, on each store. Token
- * rows load `POST /token` (each request redeems its own code, or uses its own refresh token);
- * tools/call rows load the echo call with one access token from the provider, as an MCP client
- * reuses the token it was given. What a round of one row needs is prepared here: the store, a
- * registered client, a signed-in browser, and the pool of codes or refresh tokens.
+ * The authorization-server rows: LocalOAuthProvider, or an OIDCProxy in front of a real OpenID
+ * provider, inside the MCP server, on each store. Token rows load `POST /token` (each request
+ * redeems its own code, or uses its own refresh token); tools/call rows load the echo call with
+ * one access token from the provider, as an MCP client reuses the token it was given. What a round
+ * of one row needs is prepared here: the store (and the proxy's identity provider), a registered
+ * client, a signed-in browser, and the pool of codes or refresh tokens.
  */
 import { randomBytes } from "node:crypto";
 import { TokenSequence } from "./auth.js";
 import type { LoadOptions } from "./load.js";
 import { Browser, codePool, exchangeCode, refresh, refreshPool, registerClient, tokenRequests, type BenchClient, type PooledCode } from "./oauth.js";
 import { openStore, type BenchStore, type StoreKind } from "./stores.js";
+import { ProxyBrowser, startUpstream } from "./upstream.js";
 
 export interface AsKind {
+  /** "local": LocalOAuthProvider and its own sign-in pages; "proxy": OIDCProxy in front of an identity provider. */
+  provider: "local" | "proxy";
   store: StoreKind;
   /** "code": authorization_code grants; "refresh": refresh_token grants; "tools": tools/call with the provider's token. */
   load: "code" | "refresh" | "tools";
 }
 
 export const AS_KINDS: Record<string, AsKind> = {
-  "as-code-memory": { store: "memory", load: "code" },
-  "as-code-file": { store: "file", load: "code" },
-  "as-code-redis": { store: "redis", load: "code" },
-  "as-refresh-memory": { store: "memory", load: "refresh" },
-  "as-refresh-file": { store: "file", load: "refresh" },
-  "as-refresh-redis": { store: "redis", load: "refresh" },
-  "fastmcp-local-oauth-memory": { store: "memory", load: "tools" },
-  "fastmcp-local-oauth-redis": { store: "redis", load: "tools" },
+  "as-code-memory": { provider: "local", store: "memory", load: "code" },
+  "as-code-file": { provider: "local", store: "file", load: "code" },
+  "as-code-redis": { provider: "local", store: "redis", load: "code" },
+  "as-refresh-memory": { provider: "local", store: "memory", load: "refresh" },
+  "as-refresh-file": { provider: "local", store: "file", load: "refresh" },
+  "as-refresh-redis": { provider: "local", store: "redis", load: "refresh" },
+  "fastmcp-local-oauth-memory": { provider: "local", store: "memory", load: "tools" },
+  "fastmcp-local-oauth-redis": { provider: "local", store: "redis", load: "tools" },
+  "proxy-code-memory": { provider: "proxy", store: "memory", load: "code" },
+  "proxy-code-file": { provider: "proxy", store: "file", load: "code" },
+  "proxy-code-redis": { provider: "proxy", store: "redis", load: "code" },
+  "proxy-refresh-memory": { provider: "proxy", store: "memory", load: "refresh" },
+  "proxy-refresh-file": { provider: "proxy", store: "file", load: "refresh" },
+  "proxy-refresh-redis": { provider: "proxy", store: "redis", load: "refresh" },
+  "fastmcp-oauth-proxy-memory": { provider: "proxy", store: "memory", load: "tools" },
+  "fastmcp-oauth-proxy-redis": { provider: "proxy", store: "redis", load: "tools" },
 };
+
+/** The rows of one provider. */
+export function asKindsOf(provider: AsKind["provider"]): string[] {
+  return Object.keys(AS_KINDS).filter((kind) => AS_KINDS[kind]!.provider === provider);
+}
 
 /** Whether a row loads /token (its window is a number of requests, one pool item each). */
 export function isTokenRow(kind: string): boolean {
@@ -38,18 +55,41 @@ export function isTokenRow(kind: string): boolean {
 export const SAMPLE_ITEMS = 6;
 /** Concurrent requests while pools are filled (not measured). */
 const POOL_CONCURRENCY = 20;
+/**
+ * Concurrent sign-ins through a proxy: each holds a cookie of about 830 bytes until its callback,
+ * and on 127.0.0.1 the browser sends the proxy's cookies to the identity provider too (cookies
+ * ignore ports), whose 16 KiB header limit 20 of them would pass.
+ */
+const PROXY_SIGN_IN_CONCURRENCY = 8;
+
+/** The scopes clients may ask for (the proxy's identity provider issues them too). */
+const SCOPES = ["mcp:read", "mcp:write"];
 
 /** The one user of the servers (BENCH_USERNAME / BENCH_PASSWORD). */
 const USERNAME = "bench-user";
 const PASSWORD = randomBytes(12).toString("base64url");
 
-/** The environment of an authorization-server row's process: its store and its user. */
-export function asServerEnvironment(store: BenchStore): Record<string, string> {
-  return { ...store.env, BENCH_USERNAME: USERNAME, BENCH_PASSWORD: PASSWORD };
+/** What a round of one row runs against: its store, a proxy's identity provider, and the server process's environment. */
+export interface AsBackends {
+  store: BenchStore;
+  /** The server's environment: its store, and its user (LocalOAuthProvider) or its identity provider and port (proxy). */
+  env: Record<string, string>;
+  dispose(): Promise<void>;
 }
 
-export async function openAsStore(kind: string): Promise<BenchStore> {
-  return openStore(AS_KINDS[kind]!.store);
+export async function openAsBackends(kind: string): Promise<AsBackends> {
+  const as = AS_KINDS[kind]!;
+  const store = await openStore(as.store);
+  if (as.provider === "local") return { store, env: { ...store.env, BENCH_USERNAME: USERNAME, BENCH_PASSWORD: PASSWORD }, dispose: () => store.dispose() };
+  const upstream = await startUpstream(SCOPES);
+  return {
+    store,
+    env: { ...store.env, ...upstream.env },
+    dispose: async () => {
+      await upstream.close();
+      await store.dispose();
+    },
+  };
 }
 
 /** A round of one row, ready to load: a registered client and what the load sends. */
@@ -70,13 +110,13 @@ export interface AsRound {
 export async function prepareAsRound(kind: string, baseUrl: string, store: BenchStore, items: number): Promise<AsRound> {
   const as = AS_KINDS[kind]!;
   const client = await registerClient(baseUrl);
-  const browser = new Browser(client, USERNAME, PASSWORD);
+  const browser = as.provider === "proxy" ? new ProxyBrowser(client) : new Browser(client, USERNAME, PASSWORD);
   const storeLoad = store.kind === "redis" ? { store: { pid: store.pid, commands: () => store.commands() } } : {};
   if (as.load === "tools") {
     const tokens = await exchangeCode(client, await browser.code());
     return { client, load: { bearer: tokens.access_token, ...storeLoad }, sample: async () => {} };
   }
-  const codes = await codePool(browser, items + SAMPLE_ITEMS, POOL_CONCURRENCY);
+  const codes = await codePool(browser, items + SAMPLE_ITEMS, as.provider === "proxy" ? PROXY_SIGN_IN_CONCURRENCY : POOL_CONCURRENCY);
   if (as.load === "code") {
     const samples = codes.splice(0, SAMPLE_ITEMS);
     const pool = new TokenSequence<PooledCode>(codes);

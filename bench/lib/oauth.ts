@@ -54,13 +54,36 @@ export async function registerClient(baseUrl: string): Promise<BenchClient> {
   return { baseUrl, clientId: (JSON.parse(body) as { client_id: string }).client_id, resource: `${baseUrl}/mcp` };
 }
 
+/** What pools codes: one authorization at a time, each ending in a code and its PKCE verifier. */
+export interface CodeSource {
+  code(): Promise<PooledCode>;
+}
+
+/** An authorization request of `client` as an MCP client makes it: a new PKCE pair and state, the scopes and the resource. */
+export function authorizationRequest(client: BenchClient): { url: URL; verifier: string; state: string } {
+  const verifier = randomBytes(32).toString("base64url");
+  const state = randomBytes(12).toString("base64url");
+  const url = new URL(`${client.baseUrl}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: "code",
+    client_id: client.clientId,
+    redirect_uri: REDIRECT_URI,
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+    state,
+    scope: SCOPE,
+    resource: client.resource,
+  }).toString();
+  return { url, verifier, state };
+}
+
 /**
  * A browser signed in to the server, which approved the client once: afterwards each code costs
  * what it costs a returning user whose consent is remembered, `GET /authorize` (validation, a
  * transaction) and `GET /consent` (the session and the remembered consent read, the transaction
  * taken, a grant and its code written), both the provider's real pages.
  */
-export class Browser {
+export class Browser implements CodeSource {
   private readonly cookies = new Map<string, string>();
   private readonly origin: string;
 
@@ -70,19 +93,7 @@ export class Browser {
 
   /** One authorization: a new PKCE pair and state, then whatever pages the server shows (login, consent) until it redirects to the client. */
   async code(): Promise<PooledCode> {
-    const verifier = randomBytes(32).toString("base64url");
-    const state = randomBytes(12).toString("base64url");
-    const url = new URL(`${this.client.baseUrl}/authorize`);
-    url.search = new URLSearchParams({
-      response_type: "code",
-      client_id: this.client.clientId,
-      redirect_uri: REDIRECT_URI,
-      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-      code_challenge_method: "S256",
-      state,
-      scope: SCOPE,
-      resource: this.client.resource,
-    }).toString();
+    const { url, verifier, state } = authorizationRequest(this.client);
     let response = await this.send(url.href, "GET");
     let at = url.href;
     for (let step = 0; step < 10; step++) {
@@ -90,7 +101,7 @@ export class Browser {
       if (response.status >= 300 && response.status < 400 && location) {
         await response.body?.cancel();
         const next = new URL(location, at);
-        if (next.origin !== this.origin) return { code: codeFrom(next, state, this.client.baseUrl), verifier };
+        if (next.origin !== this.origin) return { code: codeFrom(next.searchParams, state, this.client.baseUrl), verifier };
         at = next.href;
         response = await this.send(at, "GET");
         continue;
@@ -122,12 +133,12 @@ export class Browser {
   }
 }
 
-/** The code of the redirect to the client, after checking the state it echoes and the issuer (RFC 9207). */
-function codeFrom(redirect: URL, state: string, issuer: string): string {
-  const code = redirect.searchParams.get("code");
-  if (!code) throw new Error(`the authorization ended without a code: ${redirect.search.slice(0, 300)}`);
-  if (redirect.searchParams.get("state") !== state) throw new Error("the redirect did not carry the request's state");
-  if (redirect.searchParams.get("iss") !== issuer) throw new Error(`the redirect's iss is ${redirect.searchParams.get("iss")}, not ${issuer}`);
+/** The code of the redirect to the client (its query), after checking the state it echoes and the issuer (RFC 9207). */
+export function codeFrom(redirect: URLSearchParams, state: string, issuer: string): string {
+  const code = redirect.get("code");
+  if (!code) throw new Error(`the authorization ended without a code: ${redirect.toString().slice(0, 300)}`);
+  if (redirect.get("state") !== state) throw new Error("the redirect did not carry the request's state");
+  if (redirect.get("iss") !== issuer) throw new Error(`the redirect's iss is ${redirect.get("iss")}, not ${issuer}`);
   return code;
 }
 
@@ -144,7 +155,7 @@ function hiddenFields(html: string): Record<string, string> {
 }
 
 /** `count` codes: the first signs in and approves (serially), the rest come `concurrency` at a time. */
-export async function codePool(browser: Browser, count: number, concurrency: number): Promise<PooledCode[]> {
+export async function codePool(browser: CodeSource, count: number, concurrency: number): Promise<PooledCode[]> {
   if (count === 0) return [];
   const codes = [await browser.code()];
   await inParallel(count - 1, concurrency, async () => {
