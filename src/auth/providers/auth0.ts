@@ -1,4 +1,5 @@
 import { OIDCProxy, type OIDCProxyOptions } from "../proxy/oidc-proxy.js";
+import { PROXY_SETTINGS } from "../proxy/settings.js";
 import { required, variableName, type SettingSpec } from "../settings.js";
 import { AuthConfigurationError } from "../urls.js";
 import { domainUrl } from "./domain-url.js";
@@ -23,17 +24,8 @@ const LEGACY_PREFIX = "AUTH0";
 const SETTINGS: SettingSpec<Auth0ProviderOptions> = {
   configUrl: { env: "CONFIG_URL", kind: "string" },
   domain: { env: "DOMAIN", kind: "string" },
-  clientId: { env: "CLIENT_ID", kind: "string" },
-  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
+  ...PROXY_SETTINGS,
   audience: { env: "AUDIENCE", kind: "string" },
-  baseUrl: { env: "BASE_URL", kind: "string" },
-  issuerUrl: { env: "ISSUER_URL", kind: "string" },
-  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
-  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
-  validScopes: { env: "VALID_SCOPES", kind: "list" },
-  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
-  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
-  serverName: { env: "SERVER_NAME", kind: "string" },
 };
 
 /**

@@ -1,4 +1,5 @@
 import { OIDCProxy, type OIDCProxyOptions } from "../proxy/oidc-proxy.js";
+import { PROXY_SETTINGS } from "../proxy/settings.js";
 import { required, type SettingSpec } from "../settings.js";
 import { AuthConfigurationError, baseUrlOf, endpointUrl } from "../urls.js";
 import { AWSCognitoTokenVerifier } from "./cognito-verifier.js";
@@ -27,16 +28,7 @@ const SETTINGS: SettingSpec<AWSCognitoProviderOptions> = {
   userPoolId: { env: "USER_POOL_ID", kind: "string" },
   awsRegion: { env: "AWS_REGION", kind: "string" },
   cognitoIdpUrl: { env: "COGNITO_IDP_URL", kind: "string" },
-  clientId: { env: "CLIENT_ID", kind: "string" },
-  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
-  baseUrl: { env: "BASE_URL", kind: "string" },
-  issuerUrl: { env: "ISSUER_URL", kind: "string" },
-  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
-  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
-  validScopes: { env: "VALID_SCOPES", kind: "list" },
-  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
-  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
-  serverName: { env: "SERVER_NAME", kind: "string" },
+  ...PROXY_SETTINGS,
 };
 
 /** AWS's pattern for user pool ids, which start with their region: `eu-central-1_AbCdEf123`. */

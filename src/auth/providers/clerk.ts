@@ -1,7 +1,8 @@
+import { PROXY_SETTINGS } from "../proxy/settings.js";
 import { required, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { ClerkTokenVerifier } from "./clerk-token-verifier.js";
 import { domainUrl } from "./domain-url.js";
-import { presetValidScopes, PROXY_PRESET_SETTINGS, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
+import { presetValidScopes, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
 
 export interface ClerkProviderOptions extends ProxyPresetOptions {
   /** Your Clerk instance's Frontend API domain: `your-app-12.clerk.accounts.dev`, or `clerk.example.com` in production (`https://` may be left out). */
@@ -17,7 +18,7 @@ export interface ClerkProviderOptions extends ProxyPresetOptions {
 const ENV = "CLERKPROVIDER";
 const OWNER = "ClerkProvider";
 const SETTINGS: SettingSpec<ClerkProviderOptions> = {
-  ...PROXY_PRESET_SETTINGS,
+  ...PROXY_SETTINGS,
   domain: { env: "DOMAIN", kind: "string" },
   checkIssuer: { env: "CHECK_ISSUER", kind: "boolean" },
 };

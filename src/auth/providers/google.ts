@@ -1,7 +1,8 @@
+import { PROXY_SETTINGS } from "../proxy/settings.js";
 import { withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { googleScope } from "./google-scopes.js";
 import { GoogleTokenVerifier } from "./google-token-verifier.js";
-import { presetValidScopes, PROXY_PRESET_SETTINGS, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
+import { presetValidScopes, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
 
 /** Where Google's OAuth endpoints are; each may be overridden (a local stand-in in tests). */
 export interface GoogleEndpoints {
@@ -29,7 +30,7 @@ export const GOOGLE_ENDPOINTS: Readonly<GoogleEndpoints> = Object.freeze({
 });
 
 const ENV = "GOOGLEPROVIDER";
-const SETTINGS: SettingSpec<GoogleProviderOptions> = { ...PROXY_PRESET_SETTINGS };
+const SETTINGS: SettingSpec<GoogleProviderOptions> = { ...PROXY_SETTINGS };
 
 /** What clients may ask for; `openid` is asked of Google at every sign-in anyway (tokeninfo's `sub` needs it). */
 const DEFAULT_VALID_SCOPES = ["openid", "email", "profile"];

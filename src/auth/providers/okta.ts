@@ -1,4 +1,5 @@
 import { OIDCProxy, type OIDCProxyOptions } from "../proxy/oidc-proxy.js";
+import { PROXY_SETTINGS } from "../proxy/settings.js";
 import { required, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { JWTVerifier } from "../verifiers/jwt.js";
 import { domainUrl } from "./domain-url.js";
@@ -25,16 +26,7 @@ const SETTINGS: SettingSpec<OktaProviderOptions> = {
   domain: { env: "DOMAIN", kind: "string" },
   authorizationServerId: { env: "AUTHORIZATION_SERVER_ID", kind: "string" },
   audience: { env: "AUDIENCE", kind: "string" },
-  clientId: { env: "CLIENT_ID", kind: "string" },
-  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
-  baseUrl: { env: "BASE_URL", kind: "string" },
-  issuerUrl: { env: "ISSUER_URL", kind: "string" },
-  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
-  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
-  validScopes: { env: "VALID_SCOPES", kind: "list" },
-  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
-  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
-  serverName: { env: "SERVER_NAME", kind: "string" },
+  ...PROXY_SETTINGS,
 };
 
 /** The authorization server id that names Okta's org authorization server. */

@@ -1,6 +1,6 @@
 import { OAuthProxy, type OAuthProxyOptions } from "../proxy/oauth-proxy.js";
 import type { ProxyProviderOptions } from "../proxy/proxy-provider.js";
-import { required, type SettingSpec } from "../settings.js";
+import { required } from "../settings.js";
 
 /**
  * What every identity-provider preset over {@link OAuthProxy} accepts: the proxy's options, with
@@ -12,20 +12,6 @@ export interface ProxyPresetOptions extends Partial<Omit<ProxyProviderOptions, "
   /** That app's client secret. */
   clientSecret?: string;
 }
-
-/** The settings every proxy preset reads from `FASTMCP_SERVER_AUTH_<PRESET>_<PARAM>`. */
-export const PROXY_PRESET_SETTINGS: SettingSpec<ProxyPresetOptions> = {
-  clientId: { env: "CLIENT_ID", kind: "string" },
-  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
-  baseUrl: { env: "BASE_URL", kind: "string" },
-  issuerUrl: { env: "ISSUER_URL", kind: "string" },
-  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
-  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
-  validScopes: { env: "VALID_SCOPES", kind: "list" },
-  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
-  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
-  serverName: { env: "SERVER_NAME", kind: "string" },
-};
 
 /** The upstream app's credentials as OAuthProxy takes them; a missing id (or secret, when `secretRequired`) names its variable. */
 export function upstreamCredentials(

@@ -1,6 +1,7 @@
+import { PROXY_SETTINGS } from "../proxy/settings.js";
 import { required, withEnvironmentDefaults, type SettingSpec } from "../settings.js";
 import { domainUrl } from "./domain-url.js";
-import { presetValidScopes, PROXY_PRESET_SETTINGS, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
+import { presetValidScopes, ProxyPreset, upstreamCredentials, type ProxyPresetOptions } from "./proxy-preset.js";
 import { WorkOSTokenVerifier } from "./workos-token-verifier.js";
 
 export interface WorkOSProviderOptions extends ProxyPresetOptions {
@@ -17,7 +18,7 @@ export interface WorkOSProviderOptions extends ProxyPresetOptions {
 const ENV = "WORKOSPROVIDER";
 const OWNER = "WorkOSProvider";
 const SETTINGS: SettingSpec<WorkOSProviderOptions> = {
-  ...PROXY_PRESET_SETTINGS,
+  ...PROXY_SETTINGS,
   authkitDomain: { env: "AUTHKIT_DOMAIN", kind: "string" },
   checkIssuer: { env: "CHECK_ISSUER", kind: "boolean" },
 };

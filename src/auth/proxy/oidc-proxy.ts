@@ -5,6 +5,7 @@ import { AuthConfigurationError, endpointUrl } from "../urls.js";
 import type { JwtAlgorithm } from "../verifiers/algorithms.js";
 import { JWTVerifier } from "../verifiers/jwt.js";
 import { ProxyProvider, type ProxyProviderOptions, type ResolvedUpstream } from "./proxy-provider.js";
+import { PROXY_SETTINGS } from "./settings.js";
 
 export interface OIDCProxyOptions extends Omit<ProxyProviderOptions, "upstreamClientId" | "upstreamClientSecret"> {
   /**
@@ -33,17 +34,8 @@ export interface OIDCProxyOptions extends Omit<ProxyProviderOptions, "upstreamCl
 
 const SETTINGS: SettingSpec<OIDCProxyOptions> = {
   configUrl: { env: "CONFIG_URL", kind: "string" },
-  clientId: { env: "CLIENT_ID", kind: "string" },
-  clientSecret: { env: "CLIENT_SECRET", kind: "string" },
+  ...PROXY_SETTINGS,
   audience: { env: "AUDIENCE", kind: "string" },
-  baseUrl: { env: "BASE_URL", kind: "string" },
-  issuerUrl: { env: "ISSUER_URL", kind: "string" },
-  resourceBaseUrl: { env: "RESOURCE_BASE_URL", kind: "string" },
-  requiredScopes: { env: "REQUIRED_SCOPES", kind: "list" },
-  validScopes: { env: "VALID_SCOPES", kind: "list" },
-  redirectPath: { env: "REDIRECT_PATH", kind: "string" },
-  encryptionKey: { env: "ENCRYPTION_KEY", kind: "string" },
-  serverName: { env: "SERVER_NAME", kind: "string" },
   verifyIdToken: { env: "VERIFY_ID_TOKEN", kind: "boolean" },
 };
 
