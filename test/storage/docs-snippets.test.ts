@@ -88,7 +88,9 @@ describe("docs/storage.md", () => {
     expect(await (keys as KeyValueStore).get("k1")).toEqual({ kty: "EC", d: "..." });
     const raw = await (backend as FileStore).get<string>("signing-keys:k1");
     expect(raw).toMatch(/^v1\./);
-    expect(raw).not.toContain("EC");
+    // base64url never holds a quote, so the plaintext's JSON cannot match by chance
+    expect(raw).not.toContain('"kty"');
+    expect(raw).not.toContain('"EC"');
     await (backend as FileStore).close();
   });
 

@@ -96,6 +96,7 @@ interface Verdict {
   until: number;
 }
 
+const UPSTREAM_AUTH_METHODS: readonly UpstreamAuthMethod[] = ["client_secret_basic", "client_secret_post", "none"];
 const IDENTITY_SCOPES = new Set(["openid", "email", "profile", "offline_access"]);
 /** Upstream error codes a client can act on; any other becomes server_error (their text never passes). */
 const FORWARDED_UPSTREAM_ERRORS = new Set(["access_denied", "login_required", "consent_required", "interaction_required", "account_selection_required"]);
@@ -133,6 +134,8 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     this.proxyOptions = options;
     if (typeof options.upstreamClientId !== "string" || options.upstreamClientId === "") throw new AuthConfigurationError(`${this.constructor.name} needs upstreamClientId: the id of the app registered at the identity provider`);
     this.authMethod = options.tokenEndpointAuthMethod ?? (options.upstreamClientSecret ? "client_secret_basic" : "none");
+    // Checked here, not only by the type: any other value would silently authenticate with client_secret_basic.
+    if (!UPSTREAM_AUTH_METHODS.includes(this.authMethod)) throw new AuthConfigurationError(`${this.constructor.name} tokenEndpointAuthMethod must be one of ${UPSTREAM_AUTH_METHODS.join(", ")}, got ${String(this.authMethod)}`);
     if (this.authMethod !== "none" && !options.upstreamClientSecret) throw new AuthConfigurationError(`${this.constructor.name} tokenEndpointAuthMethod ${this.authMethod} needs upstreamClientSecret`);
     this.timeoutMs = this.positive(options.upstreamTimeoutMs, 10_000, "upstreamTimeoutMs");
     this.redirectPath = `/${(options.redirectPath ?? "/auth/callback").replace(/^\/+/, "")}`;

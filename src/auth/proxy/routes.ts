@@ -2,21 +2,13 @@ import type { Context as HonoContext } from "hono";
 import type { AuthRoute } from "../provider.js";
 import { readForm } from "../server/endpoints/request-body.js";
 import { redirectResponse } from "../server/endpoints/responses.js";
-import { OAuthError } from "../server/errors.js";
 import { errorPage, pageHeaders, PAGE_CSP } from "../server/html.js";
 import { consentPage, redirectTarget } from "../server/interaction/pages.js";
-import type { PendingAuthorization } from "../server/models/transactions.js";
+import { expired, guard, openStep as openAnyStep, sessionMismatch, unknownClient, type Step as AnyStep } from "../server/interaction/steps.js";
 import { matchesRegisteredRedirectUri } from "../server/clients/redirect-uri.js";
-import type { OAuthClientInformation } from "../server/types.js";
 import type { ConsentView, ProxyPort, ProxyServices } from "./port.js";
 
-/** An open transaction, its client, and the services of the pages. */
-interface Step {
-  txn: string;
-  pending: PendingAuthorization;
-  client: OAuthClientInformation;
-  services: ProxyServices;
-}
+type Step = AnyStep<ProxyServices>;
 
 /**
  * The proxy's pages: `/consent` (approve or deny the MCP client before signing in upstream; a
@@ -31,33 +23,17 @@ export function proxyRoutes(port: ProxyPort, callbackPath: string): AuthRoute[] 
   ];
 }
 
-async function guard(port: ProxyPort, handle: () => Promise<Response>): Promise<Response> {
-  try {
-    return await handle();
-  } catch (error) {
-    if (error instanceof OAuthError) return errorPage(400, "Invalid request", error.description);
-    port.report(error);
-    return errorPage(500, "Something went wrong", "The server could not complete this step. Try again from your application.");
-  }
-}
-
+/** A step whose client may still be sent to its redirect URI (the allow-list may have narrowed since /authorize). */
 async function openStep(port: ProxyPort, txn: string | null | undefined): Promise<Step | Response> {
-  const services = await port.services();
-  const pending = services.transactions.open(txn);
-  if (!txn || !pending) return expired();
-  const client = await port.resolveClient(pending.clientId);
-  if (!client) return errorPage(400, "Unknown application", "The application that started this sign-in is no longer registered.");
-  if (!matchesRegisteredRedirectUri(pending.params.redirectUri, client.redirect_uris)) return redirectWithdrawn();
-  return { txn, pending, client, services };
+  const step = await openAnyStep(port, txn);
+  if (step instanceof Response) return step;
+  if (!matchesRegisteredRedirectUri(step.pending.params.redirectUri, step.client.redirect_uris)) return redirectWithdrawn();
+  return step;
 }
 
 /** The client no longer has (or may no longer use) the redirect URI: nothing is sent there. */
 function redirectWithdrawn(): Response {
   return errorPage(400, "Invalid authorization request", "The application's redirect URI is no longer allowed by this server.");
-}
-
-function expired(): Response {
-  return errorPage(400, "This sign-in has expired", "This sign-in link is no longer valid (it expired or was already used). Start again from your application.");
 }
 
 function approvalOf(step: Step) {
@@ -143,10 +119,6 @@ function defaultConsentPage(port: ProxyPort, step: Step, view: ConsentView): str
   });
 }
 
-function sessionMismatch(): Response {
-  return errorPage(403, "Request not accepted", "This form was not sent from the page this server showed you (the security token is missing or wrong). Go back to your application and start again.");
-}
-
 // ---- The upstream's callback ------------------------------------------------------------------
 
 async function callback(port: ProxyPort, c: HonoContext): Promise<Response> {
@@ -162,7 +134,7 @@ async function callback(port: ProxyPort, c: HonoContext): Promise<Response> {
   }
   if (signIn === "used") return errorPage(400, "This sign-in has already completed", "This sign-in link was already used. Start again from your application.");
   const client = await port.resolveClient(signIn.pending.clientId);
-  if (!client) return errorPage(400, "Unknown application", "The application that started this sign-in is no longer registered.");
+  if (!client) return unknownClient();
   if (!matchesRegisteredRedirectUri(signIn.pending.params.redirectUri, client.redirect_uris)) return redirectWithdrawn();
   const response = redirectResponse(await services.complete(signIn, client, parameters));
   response.headers.append("set-cookie", services.signIns.clear(state));

@@ -3,23 +3,15 @@ import { clientAddress } from "../../../http/client-address.js";
 import type { AuthRoute } from "../../provider.js";
 import { readForm } from "../endpoints/request-body.js";
 import { redirectResponse } from "../endpoints/responses.js";
-import { OAuthError } from "../errors.js";
 import { errorPage, pageHeaders } from "../html.js";
-import type { PendingAuthorization } from "../models/transactions.js";
-import type { OAuthClientInformation } from "../types.js";
 import { consentPage, loginPage } from "./pages.js";
 import type { InteractionPort, InteractionServices, SignedInUser } from "./port.js";
+import { expired, guard, openStep as openAnyStep, sessionMismatch, type Step as AnyStep } from "./steps.js";
+
+type Step = AnyStep<InteractionServices>;
+const openStep = openAnyStep<InteractionServices>;
 
 const SESSION_COOKIE = "fastmcp_session";
-
-/** An open transaction and its client, with the services of the pages. */
-interface Step {
-  /** The sealed transaction, as the `txn` parameter carries it. */
-  txn: string;
-  pending: PendingAuthorization;
-  client: OAuthClientInformation;
-  services: InteractionServices;
-}
 
 /**
  * The pages a person sees between `/authorize` and the client's redirect URI: `/login` (username
@@ -33,29 +25,6 @@ export function interactionRoutes(port: InteractionPort): AuthRoute[] {
     { method: "GET", path: "/consent", handler: (c) => guard(port, () => showConsent(port, c)) },
     { method: "POST", path: "/consent", handler: (c) => guard(port, () => submitConsent(port, c)) },
   ];
-}
-
-async function guard(port: InteractionPort, handle: () => Promise<Response>): Promise<Response> {
-  try {
-    return await handle();
-  } catch (error) {
-    if (error instanceof OAuthError) return errorPage(400, "Invalid request", error.description);
-    port.report(error);
-    return errorPage(500, "Something went wrong", "The server could not complete this step. Try again from your application.");
-  }
-}
-
-async function openStep(port: InteractionPort, txn: string | null | undefined): Promise<Step | Response> {
-  const services = await port.services();
-  const pending = services.transactions.open(txn);
-  if (!txn || !pending) return expired();
-  const client = await port.resolveClient(pending.clientId);
-  if (!client) return errorPage(400, "Unknown application", "The application that started this sign-in is no longer registered.");
-  return { txn, pending, client, services };
-}
-
-function expired(): Response {
-  return errorPage(400, "This sign-in has expired", "This sign-in link is no longer valid (it expired or was already used). Start again from your application.");
 }
 
 function currentUser(port: InteractionPort, step: Step, c: HonoContext): Promise<SignedInUser | undefined> {
@@ -165,8 +134,4 @@ async function submitConsent(port: InteractionPort, c: HonoContext): Promise<Res
   const response = redirectResponse(location);
   response.headers.append("set-cookie", services.csrf.clear(pending.id));
   return response;
-}
-
-function sessionMismatch(): Response {
-  return errorPage(403, "Request not accepted", "This form was not sent from the page this server showed you (the security token is missing or wrong). Go back to your application and start again.");
 }
