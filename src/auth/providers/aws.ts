@@ -55,16 +55,18 @@ export class AWSCognitoProvider extends OIDCProxy {
     const region = settings.awsRegion ?? poolRegion;
     const service = settings.cognitoIdpUrl ?? `https://cognito-idp.${region}.amazonaws.com`;
     const issuer = `${baseUrlOf(endpointUrl(service, "cognitoIdpUrl", { allowInsecureHttp: settings.allowInsecureHttp ?? false }), "cognitoIdpUrl")}/${userPoolId}`;
+    // The algorithms are the verifier's, not OIDCProxy's (which refuses them beside a tokenVerifier).
+    const { algorithm, ...proxySettings } = settings;
     super({
       identityProviderName: "Amazon Cognito",
-      ...settings,
+      ...proxySettings,
       upstreamSignInScopes: settings.upstreamSignInScopes ?? OPENID,
       configUrl: `${issuer}/.well-known/openid-configuration`,
       tokenVerifier: new AWSCognitoTokenVerifier({
         jwksUri: `${issuer}/.well-known/jwks.json`,
         issuer,
         clientId,
-        algorithm: settings.algorithm ?? "RS256",
+        algorithm: algorithm ?? "RS256",
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
       }),

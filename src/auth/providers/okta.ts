@@ -60,8 +60,9 @@ export class OktaProvider extends OIDCProxy {
     const audience = server.verifyIdToken
       ? clientId
       : required(settings.audience ?? (serverId === "default" ? "api://default" : undefined), `audience (the Audience of authorization server ${serverId})`, PREFIX, "AUDIENCE", owner);
-    // Okta takes no `audience` parameter: left in, OIDCProxy would send it upstream.
-    const { audience: _audience, ...proxyOptions } = settings;
+    // Okta takes no `audience` parameter: left in, OIDCProxy would send it upstream. The algorithms
+    // are the verifier's, not OIDCProxy's (which refuses them beside a tokenVerifier).
+    const { audience: _audience, algorithm, ...proxyOptions } = settings;
     super({
       identityProviderName: "Okta",
       ...proxyOptions,
@@ -72,7 +73,7 @@ export class OktaProvider extends OIDCProxy {
         jwksUri: server.jwksUri,
         issuer: server.issuer,
         audience,
-        algorithm: settings.algorithm ?? "RS256",
+        algorithm: algorithm ?? "RS256",
         ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
         ...(settings.onError ? { onError: settings.onError } : {}),
       }, null),

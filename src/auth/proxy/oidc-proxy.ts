@@ -63,6 +63,9 @@ export class OIDCProxy extends ProxyProvider {
     const owner = new.target.name;
     required(options.configUrl, "configUrl (the identity provider's discovery document URL)", envPrefix ?? "OIDCPROXY", "CONFIG_URL", owner);
     required(options.clientId, "clientId (the id of the app registered at the identity provider)", envPrefix ?? "OIDCPROXY", "CLIENT_ID", owner);
+    if (options.tokenVerifier && options.algorithm !== undefined) {
+      throw new AuthConfigurationError(`${owner}: algorithm configures the default verifier, which tokenVerifier replaces; give the algorithms to that verifier instead`);
+    }
     const audience: Record<string, string> = options.audience === undefined || options.sendAudience === false ? {} : { audience: options.audience };
     super({
       ...options,

@@ -1,3 +1,4 @@
+import type { Context as HonoContext } from "hono";
 import type { AuthorizationParams, OAuthClientInformation } from "../server/types.js";
 import type { CookiePolicy } from "../server/interaction/cookies.js";
 import type { CsrfTokens } from "../server/interaction/csrf.js";
@@ -61,9 +62,10 @@ export interface ProxyServices {
   signIns: UpstreamSignIns;
   /**
    * Starts the upstream sign-in of an approved request: the upstream URL to send the browser to,
-   * and the cookie binding the sign-in to this browser; undefined when the request is too large.
+   * and the cookies to set (the one binding the sign-in to this browser, and the removal of this
+   * browser's oldest open sign-ins beyond their budget); undefined when the request is too large.
    */
-  begin(pending: PendingAuthorization): { location: string; setCookie: string } | undefined;
+  begin(c: HonoContext, pending: PendingAuthorization): { location: string; setCookies: string[] } | undefined;
   /**
    * Completes a sign-in from the upstream's callback parameters: the client's redirect URI with a
    * code, or with an error the client can act on.

@@ -56,7 +56,10 @@ export interface ProxyProviderOptions extends StoredOAuthProviderOptions {
   consentTtlSeconds?: number;
   /** Render the consent page yourself; CSRF and the browser binding are still handled for it. */
   renderConsent?: RenderConsent;
-  /** The consent page's Content-Security-Policy (a page you render may load more than the default allows). */
+  /**
+   * The consent page's Content-Security-Policy (a page you render may load more than the default
+   * allows); `""` sends none. Framing stays refused by X-Frame-Options either way.
+   */
   consentCsp?: string;
   /** Shown on the consent page. Default: the host of baseUrl. */
   serverName?: string;
@@ -270,12 +273,12 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
       csrf: new CsrfTokens(runtime.hmacKey, runtime.cookies, TRANSACTION_TTL_SECONDS),
       consents: new RememberedConsents(runtime.hmacKey, runtime.cookies, this.consentTtlSeconds),
       signIns,
-      begin: (pending) => {
+      begin: (c, pending) => {
         const scopes = this.upstreamScopes(pending.params.scopes);
         // What goes upstream as `scope`: extraAuthorizeParams win.
         const sent = parseScopes(this.proxyOptions.extraAuthorizeParams?.scope ?? scopes.join(" "));
-        const started = signIns.begin(pending, { pkce: this.proxyOptions.forwardPkce !== false, nonce: oidc && sent.includes("openid") });
-        return started && { location: this.upstreamUrl(server, started.signIn, scopes), setCookie: started.setCookie };
+        const started = signIns.begin(c, pending, { pkce: this.proxyOptions.forwardPkce !== false, nonce: oidc && sent.includes("openid") });
+        return started && { location: this.upstreamUrl(server, started.signIn, scopes), setCookies: started.setCookies };
       },
       complete: (signIn, client, callback) => this.complete(runtime, { upstream, server, verifier }, signIn, client, callback),
     };

@@ -48,13 +48,14 @@ async function showConsent(port: ProxyPort, c: HonoContext): Promise<Response> {
   const remembered = port.consentMode === "remember" && step.services.consents.covers(c, approvalOf(step));
   if (port.consentMode === "never" || remembered) {
     if (!(await step.services.transactions.consume(step.pending))) return expired();
-    return toUpstream(step);
+    return toUpstream(c, step);
   }
   const csrf = step.services.csrf.issue(c, step.pending.id);
   const view = consentView(port, step, csrf.token);
   const html = port.renderConsent ? await port.renderConsent(view) : defaultConsentPage(port, step, view);
   const headers = pageHeaders({ "content-security-policy": port.consentCsp ?? PAGE_CSP });
-  if (csrf.setCookie) headers.append("set-cookie", csrf.setCookie);
+  if (port.consentCsp === "") headers.delete("content-security-policy");
+  for (const cookie of csrf.setCookies) headers.append("set-cookie", cookie);
   return new Response(html, { status: 200, headers });
 }
 
@@ -70,7 +71,7 @@ async function submitConsent(port: ProxyPort, c: HonoContext): Promise<Response>
   if (!(await services.transactions.consume(pending))) return expired();
   const response = action === "deny"
     ? redirectResponse(port.authorizationRedirect(pending.params, { error: "access_denied", error_description: "The user denied the request" }))
-    : toUpstream(step);
+    : toUpstream(c, step);
   if (action === "approve" && port.consentMode === "remember") {
     const remember = services.consents.remember(c, approvalOf(step));
     if (remember) response.headers.append("set-cookie", remember);
@@ -80,11 +81,11 @@ async function submitConsent(port: ProxyPort, c: HonoContext): Promise<Response>
 }
 
 /** Sends the browser to the upstream, holding the sign-in it starts. */
-function toUpstream(step: Step): Response {
-  const started = step.services.begin(step.pending);
+function toUpstream(c: HonoContext, step: Step): Response {
+  const started = step.services.begin(c, step.pending);
   if (!started) return errorPage(400, "Invalid authorization request", "The authorization request is too large to carry through the sign-in (its state or redirect URI is too long).");
   const response = redirectResponse(started.location);
-  response.headers.append("set-cookie", started.setCookie);
+  for (const cookie of started.setCookies) response.headers.append("set-cookie", cookie);
   return response;
 }
 

@@ -21,6 +21,13 @@ export interface UpstreamSignIn {
 
 /** Browsers cap a cookie at 4,096 bytes, name and attributes included. */
 const MAX_COOKIE_VALUE = 3_800;
+/**
+ * Bytes of sign-in cookies a browser may hold at once. Abandoned sign-ins keep theirs until they
+ * expire; past this the oldest are dropped, so the Cookie header stays well below the 8-16 KiB at
+ * which servers (this one included) refuse a request with 431.
+ */
+const OPEN_SIGN_INS_BUDGET = 8_000;
+const COOKIE_PREFIX = "fastmcp_upstream_";
 const ASSOCIATED_DATA = "fastmcp-upstream-sign-in";
 
 /**
@@ -37,14 +44,20 @@ export class UpstreamSignIns {
     private readonly ttlSeconds: number,
   ) {}
 
-  /** A new sign-in for `pending`, and the Set-Cookie binding it to this browser (undefined: too large for a cookie). */
-  begin(pending: PendingAuthorization, options: { pkce: boolean; nonce: boolean }): { signIn: UpstreamSignIn; setCookie: string } | undefined {
+  /**
+   * A new sign-in for `pending`, and the Set-Cookie headers: the one binding it to this browser,
+   * and the removal of the browser's oldest open sign-ins beyond the budget (undefined: too large
+   * for a cookie).
+   */
+  begin(c: HonoContext, pending: PendingAuthorization, options: { pkce: boolean; nonce: boolean }): { signIn: UpstreamSignIn; setCookies: string[] } | undefined {
     const signIn: UpstreamSignIn = { state: randomBytes(24).toString("base64url"), pending, startedAt: Date.now() };
     if (options.pkce) signIn.codeVerifier = randomBytes(48).toString("base64url");
     if (options.nonce) signIn.nonce = randomBytes(24).toString("base64url");
     const sealed = this.box.seal(JSON.stringify(signIn), ASSOCIATED_DATA);
     if (sealed.length > MAX_COOKIE_VALUE) return undefined;
-    return { signIn, setCookie: this.cookies.serialize(cookieName(signIn.state), sealed, this.ttlSeconds) };
+    const name = cookieName(signIn.state);
+    const dropped = this.beyondBudget(c, name.length + sealed.length).map((old) => this.cookies.clear(old));
+    return { signIn, setCookies: [this.cookies.serialize(name, sealed, this.ttlSeconds), ...dropped] };
   }
 
   /**
@@ -65,19 +78,40 @@ export class UpstreamSignIns {
 
   private read(c: HonoContext, state: string): UpstreamSignIn | undefined {
     if (!/^[A-Za-z0-9_-]{32}$/.test(state)) return undefined;
-    const sealed = this.cookies.read(c, cookieName(state));
+    const signIn = this.open(this.cookies.read(c, cookieName(state)));
+    return signIn?.state === state && this.live(signIn) ? signIn : undefined;
+  }
+
+  private open(sealed: string | undefined): UpstreamSignIn | undefined {
     if (!sealed) return undefined;
-    let signIn: UpstreamSignIn;
     try {
-      signIn = JSON.parse(this.box.open(sealed, ASSOCIATED_DATA)) as UpstreamSignIn;
+      return JSON.parse(this.box.open(sealed, ASSOCIATED_DATA)) as UpstreamSignIn;
     } catch {
       return undefined;
     }
-    const age = Date.now() - signIn.startedAt;
-    return signIn.state === state && age < this.ttlSeconds * 1000 ? signIn : undefined;
+  }
+
+  private live(signIn: UpstreamSignIn): boolean {
+    return Date.now() - signIn.startedAt < this.ttlSeconds * 1000;
+  }
+
+  /** The sign-in cookies to drop so that, with a new one of `size` bytes, the browser holds at most the budget: newest kept, dead ones never. */
+  private beyondBudget(c: HonoContext, size: number): string[] {
+    const held = this.cookies.present(c, COOKIE_PREFIX).map((name) => {
+      const sealed = this.cookies.read(c, name) ?? "";
+      const signIn = this.open(sealed);
+      return { name, size: name.length + sealed.length, startedAt: signIn && this.live(signIn) ? signIn.startedAt : -Infinity };
+    });
+    held.sort((a, b) => b.startedAt - a.startedAt);
+    let total = size;
+    return held.filter((cookie) => {
+      if (cookie.startedAt === -Infinity) return true;
+      total += cookie.size;
+      return total > OPEN_SIGN_INS_BUDGET;
+    }).map((cookie) => cookie.name);
   }
 }
 
 function cookieName(state: string): string {
-  return `fastmcp_upstream_${state.slice(0, 16)}`;
+  return `${COOKIE_PREFIX}${state.slice(0, 16)}`;
 }

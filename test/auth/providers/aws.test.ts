@@ -20,6 +20,10 @@ describe("AWSCognitoProvider configuration", () => {
     expect(new AWSCognitoProvider({ ...app, userPoolId: POOL, cognitoIdpUrl: "http://127.0.0.1:4566/" }).issuer).toBe(`http://127.0.0.1:4566/${POOL}`);
   });
 
+  it("gives algorithm to its own verifier (OIDCProxy refuses it beside a tokenVerifier)", () => {
+    expect(() => new AWSCognitoProvider({ ...app, userPoolId: POOL, algorithm: "ES256" })).not.toThrow();
+  });
+
   it("reads FASTMCP_SERVER_AUTH_AWSCOGNITOPROVIDER_*, then the reference's FASTMCP_SERVER_AUTH_AWS_COGNITO_*; explicit options win", () => {
     setEnv({
       FASTMCP_SERVER_AUTH_AWSCOGNITOPROVIDER_USER_POOL_ID: POOL,

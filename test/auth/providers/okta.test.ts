@@ -17,6 +17,10 @@ describe("OktaProvider configuration", () => {
     expect(new OktaProvider({ ...app, domain: "acme.okta.com", authorizationServerId: "org" }).issuer).toBe("https://acme.okta.com");
   });
 
+  it("gives algorithm to its own verifier (OIDCProxy refuses it beside a tokenVerifier)", () => {
+    expect(() => new OktaProvider({ ...app, domain: "acme.okta.com", algorithm: "ES256" })).not.toThrow();
+  });
+
   it("reads FASTMCP_SERVER_AUTH_OKTAPROVIDER_*, explicit options winning", () => {
     setEnv({
       FASTMCP_SERVER_AUTH_OKTAPROVIDER_DOMAIN: "acme.okta.com",

@@ -138,4 +138,25 @@ describe("the proxy's consent page", () => {
     const approved = await browser.submit(consent.page!, { action: "approve" });
     expect(isUpstream(server, approved.redirect)).toBe(true);
   });
+
+  it("sends no PKCE challenge upstream with forwardPkce: false (for an upstream that refuses one)", async () => {
+    const { server, client } = await serve({ forwardPkce: false });
+    const browser = new Browser(server.baseUrl);
+    const approved = await browser.submit((await open(server, client, browser)).page!, { action: "approve" });
+    expect(isUpstream(server, approved.redirect)).toBe(true);
+    expect(approved.redirect!.searchParams.has("code_challenge")).toBe(false);
+    expect(approved.redirect!.searchParams.has("code_challenge_method")).toBe(false);
+  });
+
+  it("sends the consentCsp given, or none for \"\" (the page still refuses framing)", async () => {
+    const policy = "default-src 'self'; img-src https://cdn.example.com; frame-ancestors 'none'";
+    const custom = await serve({ consentCsp: policy });
+    const page = (await open(custom.server, custom.client, new Browser(custom.server.baseUrl))).page!;
+    expect(page.headers.get("content-security-policy")).toBe(policy);
+    const none = await serve({ consentCsp: "" });
+    const bare = (await open(none.server, none.client, new Browser(none.server.baseUrl))).page!;
+    expect(bare.status).toBe(200);
+    expect(bare.headers.get("content-security-policy")).toBeNull();
+    expect(bare.headers.get("x-frame-options")).toBe("DENY");
+  });
 });

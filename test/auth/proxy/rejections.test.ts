@@ -531,6 +531,13 @@ describe("configurations a proxy refuses", () => {
     expect(() => new OIDCProxy({ ...silent, configUrl: documents.url("/tenant") }, null)).toThrow(/clientId/);
   });
 
+  it("OIDCProxy: algorithm with a tokenVerifier of its own (algorithm would be silently ignored)", () => {
+    const tokenVerifier = new JWTVerifier({ jwksUri: "https://idp.example.com/jwks", issuer: "https://idp.example.com", audience: "app" });
+    const options = { ...silent, configUrl: documents.url("/tenant/.well-known/openid-configuration"), clientId: "app", clientSecret: "secret", tokenVerifier };
+    expect(() => new OIDCProxy({ ...options, algorithm: "ES256" }, null)).toThrow(/algorithm configures the default verifier/);
+    expect(() => new OIDCProxy(options, null)).not.toThrow();
+  });
+
   /** An OAuthProxy's options over an upstream that is never contacted. */
   const oauthProxyOptions = () => ({
     ...silent,

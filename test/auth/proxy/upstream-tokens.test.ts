@@ -50,6 +50,27 @@ describe("an upstream access token that expires (2 s) behind a proxy token that 
   });
 });
 
+describe("tokenExpiryThresholdSeconds: an upstream token living 10 s, treated as expired 8 s early", () => {
+  let server: ProxiedServer;
+
+  beforeAll(async () => {
+    server = await startProxiedServer({ upstreamVerificationCacheSeconds: 60, tokenExpiryThresholdSeconds: 8 }, { accessTokenTtl: 10 });
+  });
+  afterAll(async () => server?.close());
+
+  it("is used as is at first, and refreshed upstream once past the threshold, though the upstream would still accept it", async () => {
+    const tokens = await signIn(server);
+    const refreshes = () => server.idp.grants.filter((grant) => grant === "refresh_token").length;
+    const before = refreshes();
+    expect((await mcpStatus(server.url, tokens.access_token)).status).toBe(200);
+    expect(refreshes()).toBe(before);
+    await new Promise((resolve) => setTimeout(resolve, 2300));
+    expect((await mcpStatus(server.url, tokens.access_token)).status).toBe(200);
+    expect(refreshes()).toBe(before + 1);
+    expect(server.errors).toEqual([]);
+  });
+});
+
 // oidc-provider, like Google and others, sends no new ID token with a refresh (here: one for a resource).
 describe("an upstream whose refreshes carry no new ID token, with verifyIdToken", () => {
   let server: ProxiedServer;

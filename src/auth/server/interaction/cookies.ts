@@ -21,6 +21,13 @@ export class CookiePolicy {
     return getCookie(c, this.name(base));
   }
 
+  /** The base names of this request's cookies that start with `prefix`, in the order the browser sent them (oldest first). */
+  present(c: HonoContext, prefix: string): string[] {
+    const full = this.name(prefix);
+    const strip = full.length - prefix.length;
+    return Object.keys(getCookie(c)).filter((name) => name.startsWith(full)).map((name) => name.slice(strip));
+  }
+
   /**
    * A Set-Cookie value: HttpOnly, SameSite=Lax, Path=/, Secure on https. The name already carries
    * `__Host-` (Hono's `prefix` option would add a second one); Hono still refuses a `__Host-`

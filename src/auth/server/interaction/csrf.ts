@@ -2,6 +2,14 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Context as HonoContext } from "hono";
 import type { CookiePolicy } from "./cookies.js";
 
+const COOKIE_PREFIX = "fastmcp_csrf_";
+/**
+ * Transactions a browser may hold form cookies for at once. Each is ~70 bytes; abandoned sign-ins
+ * keep theirs until they expire, so without a cap a busy browser's Cookie header would grow until
+ * the server refuses it (431). The oldest go first; their forms then need reloading.
+ */
+const MAX_OPEN_FORMS = 20;
+
 /**
  * Double-submit CSRF tokens for the login and consent forms, bound to one authorization
  * transaction. The browser gets a random nonce in a cookie named after the transaction; the form
@@ -13,12 +21,21 @@ import type { CookiePolicy } from "./cookies.js";
 export class CsrfTokens {
   constructor(private readonly secret: Buffer, private readonly cookies: CookiePolicy, private readonly maxAgeSeconds: number) {}
 
-  /** The token for a form of `transaction`, and the Set-Cookie header to send when the nonce is new. */
-  issue(c: HonoContext, transaction: string): { token: string; setCookie?: string } {
+  /**
+   * The token for a form of `transaction`, and the Set-Cookie headers to send: none when this
+   * browser holds the transaction's nonce already, else the new nonce (and the removal of the
+   * oldest form cookies beyond the cap).
+   */
+  issue(c: HonoContext, transaction: string): { token: string; setCookies: string[] } {
     const existing = this.cookies.read(c, cookieName(transaction));
-    if (existing && /^[A-Za-z0-9_-]{22,64}$/.test(existing)) return { token: this.sign(transaction, existing) };
+    if (existing && /^[A-Za-z0-9_-]{22,64}$/.test(existing)) return { token: this.sign(transaction, existing), setCookies: [] };
     const nonce = randomBytes(18).toString("base64url");
-    return { token: this.sign(transaction, nonce), setCookie: this.cookies.serialize(cookieName(transaction), nonce, this.maxAgeSeconds) };
+    const held = this.cookies.present(c, COOKIE_PREFIX);
+    const dropped = held.slice(0, Math.max(0, held.length - (MAX_OPEN_FORMS - 1)));
+    return {
+      token: this.sign(transaction, nonce),
+      setCookies: [this.cookies.serialize(cookieName(transaction), nonce, this.maxAgeSeconds), ...dropped.map((name) => this.cookies.clear(name))],
+    };
   }
 
   /** Whether `token` was issued to this browser for `transaction`. */
@@ -42,5 +59,5 @@ export class CsrfTokens {
 
 /** One cookie per transaction; the id is random, so a prefix of it is enough to keep names short. */
 function cookieName(transaction: string): string {
-  return `fastmcp_csrf_${transaction.slice(0, 16)}`;
+  return `${COOKIE_PREFIX}${transaction.slice(0, 16)}`;
 }

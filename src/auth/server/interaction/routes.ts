@@ -55,7 +55,7 @@ function renderLogin(port: InteractionPort, c: HonoContext, step: Step, status: 
     ...(error ? { error: error.message, username: error.username } : {}),
   });
   const headers = pageHeaders();
-  if (csrf.setCookie) headers.append("set-cookie", csrf.setCookie);
+  for (const cookie of csrf.setCookies) headers.append("set-cookie", cookie);
   return new Response(html, { status, headers });
 }
 
@@ -108,7 +108,7 @@ async function showConsent(port: InteractionPort, c: HonoContext): Promise<Respo
     csrf: csrf.token,
   });
   const headers = pageHeaders();
-  if (csrf.setCookie) headers.append("set-cookie", csrf.setCookie);
+  for (const cookie of csrf.setCookies) headers.append("set-cookie", cookie);
   return new Response(html, { status: 200, headers });
 }
 
