@@ -8,8 +8,7 @@
  * `/token` and checks tools/call tokens from its own store and its cached verdict.
  */
 import { randomBytes } from "node:crypto";
-import { startIdentityProvider, type IdentityProvider } from "../../test/helpers/idp.js";
-import { freePort } from "../../test/helpers/ports.js";
+import { startProxyUpstream } from "../../test/helpers/proxied-server.js";
 import { UserAgent } from "../../test/helpers/user-agent.js";
 import { authorizationRequest, codeFrom, REDIRECT_URI, type BenchClient, type CodeSource, type PooledCode } from "./oauth.js";
 
@@ -24,22 +23,7 @@ export interface BenchUpstream {
 }
 
 export async function startUpstream(scopes: readonly string[]): Promise<BenchUpstream> {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const idp: IdentityProvider = await startIdentityProvider({
-    scopes,
-    refreshAndRevocation: true,
-    accountClaims: (id) => ({ email: `${id}@bench.fastmcp.local`, name: id }),
-    clients: [{
-      client_id: APP.id,
-      client_secret: APP.secret,
-      redirect_uris: [`${baseUrl}/auth/callback`],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "client_secret_basic",
-    }],
-  });
-  idp.allowResource(`${baseUrl}/mcp`);
+  const { idp, port } = await startProxyUpstream(APP, { scopes, accountClaims: (id) => ({ email: `${id}@bench.fastmcp.local`, name: id }) });
   return {
     port,
     env: { BENCH_PORT: String(port), BENCH_UPSTREAM_CONFIG_URL: idp.metadataUrl, BENCH_UPSTREAM_CLIENT_ID: APP.id, BENCH_UPSTREAM_CLIENT_SECRET: APP.secret },

@@ -4,13 +4,11 @@
  * FastMCP server on 127.0.0.1 guarded by the preset, whose `whoami` tool reads ctx.auth.
  */
 import { randomBytes } from "node:crypto";
-import * as z from "zod";
-import { FastMCP } from "fastmcp-ts";
 import type { ProxyProvider } from "fastmcp-ts/auth";
 import { MemoryStore } from "fastmcp-ts/storage";
-import { startIdentityProvider, type IdentityProvider, type IdentityProviderOptions } from "../../helpers/idp.js";
+import type { IdentityProvider, IdentityProviderOptions } from "../../helpers/idp.js";
 import { OAuthMcpClient } from "../../helpers/mcp-oauth-client.js";
-import { freePort } from "../../helpers/ports.js";
+import { serveBehindProxy, startProxyUpstream, type ProxiedServer } from "../../helpers/proxied-server.js";
 import { UserAgent } from "../../helpers/user-agent.js";
 import { textOf } from "../e2e/journey.js";
 
@@ -28,15 +26,8 @@ export interface CommonProxyOptions {
   onError: (error: unknown) => void;
 }
 
-export interface PresetServer {
-  readonly idp: IdentityProvider;
-  readonly proxy: ProxyProvider;
-  readonly baseUrl: string;
-  /** The MCP endpoint. */
-  readonly url: string;
-  readonly errors: unknown[];
-  close(): Promise<void>;
-}
+/** A server behind a preset. */
+export type PresetServer = ProxiedServer;
 
 /** What `whoami` answers. */
 export interface PresetWhoAmI {
@@ -55,64 +46,24 @@ export async function startPresetServer(
   idpOptions: IdentityProviderOptions,
   preset: (idp: IdentityProvider, common: CommonProxyOptions) => ProxyProvider,
 ): Promise<PresetServer> {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const url = `${baseUrl}/mcp`;
-  const idp = await startIdentityProvider({
-    scopes: ["mcp:read", "mcp:write"],
-    refreshAndRevocation: true,
-    accountClaims: (id) => ({ email: `${id}@example.com`, name: id }),
-    clients: [{
-      client_id: PRESET_CLIENT.id,
-      client_secret: PRESET_CLIENT.secret,
-      redirect_uris: [`${baseUrl}/auth/callback`],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "client_secret_basic",
-    }],
-    ...idpOptions,
-  });
-  idp.allowResource(url);
+  const upstream = await startProxyUpstream(PRESET_CLIENT, idpOptions);
   const errors: unknown[] = [];
-  const proxy = preset(idp, {
-    baseUrl,
-    clientId: PRESET_CLIENT.id,
-    clientSecret: PRESET_CLIENT.secret,
-    validScopes: ["mcp:read", "mcp:write"],
-    store: new MemoryStore(),
-    clientRegistration: { rateLimit: false },
-    onError: (error) => void errors.push(error),
-  });
-  const mcp = new FastMCP({ name: "preset", auth: proxy });
-  mcp.tool({
-    name: "whoami",
-    description: "The caller as the server sees it",
-    execute: (_args, ctx): string => JSON.stringify({ subject: ctx.auth?.subject, client: ctx.auth?.clientId, scopes: ctx.auth?.scopes, upstream: ctx.auth?.claims.upstream_claims }),
-  });
-  mcp.tool({
-    name: "write_note",
-    description: "Needs mcp:write",
-    parameters: z.object({ text: z.string() }),
-    scopes: ["mcp:write"],
-    execute: ({ text }) => `saved: ${text}`,
-  });
+  let proxy: ProxyProvider;
   try {
-    await mcp.run({ transport: "http", host: "127.0.0.1", port, banner: false, handleSignals: false });
+    proxy = preset(upstream.idp, {
+      baseUrl: upstream.baseUrl,
+      clientId: PRESET_CLIENT.id,
+      clientSecret: PRESET_CLIENT.secret,
+      validScopes: ["mcp:read", "mcp:write"],
+      store: new MemoryStore(),
+      clientRegistration: { rateLimit: false },
+      onError: (error) => void errors.push(error),
+    });
   } catch (error) {
-    await idp.close();
+    await upstream.idp.close();
     throw error;
   }
-  return {
-    idp,
-    proxy,
-    baseUrl,
-    url,
-    errors,
-    close: async () => {
-      await mcp.close();
-      await idp.close();
-    },
-  };
+  return serveBehindProxy(upstream, proxy, errors);
 }
 
 /** The official MCP client, signed in as `login` through the proxy and the stand-in's login page. */

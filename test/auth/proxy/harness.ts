@@ -4,24 +4,14 @@
  * server on 127.0.0.1 guarded by an OAuthProxy in front of it.
  */
 import { randomBytes } from "node:crypto";
-import * as z from "zod";
-import { FastMCP } from "fastmcp-ts";
-import { JWTVerifier, OAuthProxy, OIDCProxy, type OAuthProxyOptions, type OIDCProxyOptions, type ProxyProvider } from "fastmcp-ts/auth";
+import { JWTVerifier, OAuthProxy, OIDCProxy, type OAuthProxyOptions, type OIDCProxyOptions } from "fastmcp-ts/auth";
 import { MemoryStore } from "fastmcp-ts/storage";
-import { startIdentityProvider, type IdentityProvider, type IdentityProviderOptions } from "../../helpers/idp.js";
-import { freePort } from "../../helpers/ports.js";
+import type { IdentityProvider, IdentityProviderOptions } from "../../helpers/idp.js";
+import { serveBehindProxy, startProxyUpstream, type ProxiedServer } from "../../helpers/proxied-server.js";
+
+export type { ProxiedServer };
 
 export const PROXY_CLIENT = { id: "mcp-proxy", secret: randomBytes(24).toString("base64url") };
-
-export interface ProxiedServer {
-  readonly idp: IdentityProvider;
-  readonly proxy: ProxyProvider;
-  readonly baseUrl: string;
-  /** The MCP endpoint. */
-  readonly url: string;
-  readonly errors: unknown[];
-  close(): Promise<void>;
-}
 
 /** The upstream endpoints of oidc-provider mounted at `issuer`. */
 export function upstreamEndpoints(issuer: string) {
@@ -48,24 +38,8 @@ export async function startProxiedServer(
   idpOptions: IdentityProviderOptions = {},
   kind: ProxyKind = "oauth",
 ): Promise<ProxiedServer> {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const url = `${baseUrl}/mcp`;
-  const idp = await startIdentityProvider({
-    scopes: ["mcp:read", "mcp:write"],
-    refreshAndRevocation: true,
-    accountClaims: (id) => ({ email: `${id}@example.com`, name: id }),
-    clients: [{
-      client_id: PROXY_CLIENT.id,
-      client_secret: PROXY_CLIENT.secret,
-      redirect_uris: [`${baseUrl}/auth/callback`],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "client_secret_basic",
-    }],
-    ...idpOptions,
-  });
-  idp.allowResource(url);
+  const upstream = await startProxyUpstream(PROXY_CLIENT, idpOptions);
+  const { idp, baseUrl, url } = upstream;
   const overrides = typeof options === "function" ? await options(idp) : options;
   const errors: unknown[] = [];
   const common = {
@@ -85,29 +59,5 @@ export async function startProxiedServer(
       tokenVerifier: new JWTVerifier({ jwksUri: idp.jwksUri, issuer: idp.issuer, audience: url, requiredScopes: ["mcp:read"] }),
       ...overrides,
     });
-  const mcp = new FastMCP({ name: "proxied", auth: proxy });
-  mcp.tool({
-    name: "whoami",
-    description: "The caller as the server sees it",
-    execute: (_args, ctx) => ({ subject: ctx.auth?.subject, client: ctx.auth?.clientId, scopes: ctx.auth?.scopes, upstream: ctx.auth?.claims.upstream_claims }),
-  });
-  mcp.tool({
-    name: "write_note",
-    description: "Needs mcp:write",
-    parameters: z.object({ text: z.string() }),
-    scopes: ["mcp:write"],
-    execute: ({ text }) => `saved: ${text}`,
-  });
-  await mcp.run({ transport: "http", host: "127.0.0.1", port, banner: false, handleSignals: false });
-  return {
-    idp,
-    proxy,
-    baseUrl,
-    url,
-    errors,
-    close: async () => {
-      await mcp.close();
-      await idp.close();
-    },
-  };
+  return serveBehindProxy(upstream, proxy, errors);
 }
