@@ -1,10 +1,11 @@
 import type { Context as HonoContext } from "hono";
-import type { AuthorizationParams, OAuthClientInformation } from "../server/types.js";
+import type { OAuthClientInformation } from "../server/types.js";
 import type { CookiePolicy } from "../server/interaction/cookies.js";
 import type { CsrfTokens } from "../server/interaction/csrf.js";
 import type { PendingAuthorization, Transactions } from "../server/models/transactions.js";
 import type { RememberedConsents } from "./remembered-consents.js";
 import type { UpstreamSignIn, UpstreamSignIns } from "./sign-ins.js";
+import type { StepPort } from "../server/interaction/steps.js";
 
 /** When the proxy asks the person to approve a client before sending them upstream. */
 export type ConsentMode = "always" | "remember" | "never";
@@ -39,7 +40,7 @@ export interface ConsentView {
 export type RenderConsent = (view: ConsentView) => string | Promise<string>;
 
 /** What the proxy's pages (consent, upstream callback) need from the proxy. */
-export interface ProxyPort {
+export interface ProxyPort extends StepPort<ProxyServices> {
   readonly serverName: string;
   readonly identityProvider: string;
   readonly scopeDescriptions: Readonly<Record<string, string>>;
@@ -48,11 +49,6 @@ export interface ProxyPort {
   readonly renderConsent: RenderConsent | undefined;
   /** The Content-Security-Policy of the consent page (a rendered one may need more than the default). */
   readonly consentCsp: string | undefined;
-  endpointUrl(path: string): string;
-  resolveClient(clientId: string): Promise<OAuthClientInformation | undefined>;
-  authorizationRedirect(params: Pick<AuthorizationParams, "redirectUri" | "state">, fields: { code: string } | { error: string; error_description?: string }): string;
-  report(error: unknown): void;
-  services(): Promise<ProxyServices>;
 }
 
 export interface ProxyServices {

@@ -431,11 +431,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
       consentMode: this.consentMode,
       renderConsent: this.proxyOptions.renderConsent,
       consentCsp: this.proxyOptions.consentCsp,
-      endpointUrl: (path) => this.endpointUrl(path),
-      resolveClient: (clientId) => this.resolveClient(clientId),
-      authorizationRedirect: (params, fields) => this.authorizationRedirect(params, fields),
-      report: (error) => this.report(error),
-      services: async () => (await this.running()).services,
+      ...this.stepPort(),
     };
     return this.port;
   }

@@ -20,6 +20,7 @@ import { AuthorizationCodes } from "./models/codes.js";
 import { Grants, type GrantRecord } from "./models/grants.js";
 import { RefreshTokens, type LoadedRefreshToken } from "./models/refresh-tokens.js";
 import { Transactions } from "./models/transactions.js";
+import type { StepPort } from "./interaction/steps.js";
 import { OAuthProvider, type OAuthProviderOptions } from "./provider.js";
 import type { AuthorizationCode, AuthorizationParams, OAuthClientInformation, OAuthTokenResponse, RefreshToken } from "./types.js";
 
@@ -103,7 +104,7 @@ export const TRANSACTION_TTL_SECONDS = 15 * 60;
  * Nothing that depends on the base URL starts before it is known: from the constructor when
  * `baseUrl` is given, else when `run()` says where it listens.
  */
-export abstract class StoredOAuthProvider<Services> extends OAuthProvider {
+export abstract class StoredOAuthProvider<Services extends { transactions: Transactions }> extends OAuthProvider {
   protected readonly settings: StoredSettings;
   private readonly storeOptions: Pick<StoredOAuthProviderOptions, "store" | "encryptionKey">;
   private readonly verified = new VerifiedTokenCache<AccessToken>(10_000, () => true, signatureTail);
@@ -272,6 +273,17 @@ export abstract class StoredOAuthProvider<Services> extends OAuthProvider {
 
   /** Called once a grant ended (revoked, a replayed code, a reused refresh token). */
   protected async grantRevoked(_runtime: StoredRuntime & { services: Services }, _grantId: string): Promise<void> {}
+
+  /** What the sign-in pages need of any stored provider; the subclass's port adds its own. */
+  protected stepPort(): StepPort<Services> {
+    return {
+      endpointUrl: (path) => this.endpointUrl(path),
+      resolveClient: (clientId) => this.resolveClient(clientId),
+      authorizationRedirect: (params, fields) => this.authorizationRedirect(params, fields),
+      report: (error) => this.report(error),
+      services: async () => (await this.running()).services,
+    };
+  }
 
   /** The runtime, once started; rejects while the base URL is unknown. */
   protected running(): Promise<StoredRuntime & { services: Services }> {

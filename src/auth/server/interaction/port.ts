@@ -1,11 +1,12 @@
 import type { Consents } from "../models/consents.js";
 import type { LoginSessions } from "../models/sessions.js";
 import type { PendingAuthorization, Transactions } from "../models/transactions.js";
-import type { AuthorizationParams, OAuthClientInformation } from "../types.js";
+import type { OAuthClientInformation } from "../types.js";
 import type { CookiePolicy } from "./cookies.js";
 import type { CsrfTokens } from "./csrf.js";
 import type { KnownDevices } from "./known-devices.js";
 import type { LoginThrottle } from "./login-throttle.js";
+import type { StepPort } from "./steps.js";
 
 /** Who signed in: what tokens carry as `sub`, plus claims for handlers (`ctx.auth.claims`). */
 export interface SignedInUser {
@@ -24,18 +25,12 @@ export type PasswordCheck = (username: string, password: string) => SignedInUser
  * What the login and consent pages need from the authorization server behind them, and nothing
  * more: the pages never see the provider itself.
  */
-export interface InteractionPort {
+export interface InteractionPort extends StepPort<InteractionServices> {
   readonly serverName: string;
   readonly scopeDescriptions: Readonly<Record<string, string>>;
   readonly cookies: CookiePolicy;
   readonly trustProxyHeaders: boolean;
   readonly throttle: LoginThrottle;
-  endpointUrl(path: string): string;
-  resolveClient(clientId: string): Promise<OAuthClientInformation | undefined>;
-  authorizationRedirect(params: Pick<AuthorizationParams, "redirectUri" | "state">, fields: { code: string } | { error: string; error_description?: string }): string;
-  report(error: unknown): void;
-  /** The parts that need the server's secrets, once they are loaded. */
-  services(): Promise<InteractionServices>;
 }
 
 export interface InteractionServices {

@@ -1,11 +1,13 @@
 import { OAuthError } from "../errors.js";
 import { errorPage } from "../html.js";
 import type { PendingAuthorization, Transactions } from "../models/transactions.js";
-import type { OAuthClientInformation } from "../types.js";
+import type { AuthorizationParams, OAuthClientInformation } from "../types.js";
 
-/** What every page between `/authorize` and the client's redirect URI needs to open its step. */
+/** What every page between `/authorize` and the client's redirect URI needs of the server behind it. */
 export interface StepPort<Services extends { transactions: Transactions }> {
+  endpointUrl(path: string): string;
   resolveClient(clientId: string): Promise<OAuthClientInformation | undefined>;
+  authorizationRedirect(params: Pick<AuthorizationParams, "redirectUri" | "state">, fields: { code: string } | { error: string; error_description?: string }): string;
   report(error: unknown): void;
   /** The parts that need the server's secrets, once they are loaded. */
   services(): Promise<Services>;

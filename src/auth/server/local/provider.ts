@@ -115,11 +115,7 @@ export class LocalOAuthProvider extends StoredOAuthProvider<InteractionServices>
       scopeDescriptions: { ...this.options.scopeDescriptions },
       trustProxyHeaders: this.trustProxyHeaders,
       throttle: this.throttle,
-      endpointUrl: (path) => this.endpointUrl(path),
-      resolveClient: (clientId) => this.resolveClient(clientId),
-      authorizationRedirect: (params, fields) => this.authorizationRedirect(params, fields),
-      report: (error) => this.report(error),
-      services: async () => (await this.running()).services,
+      ...this.stepPort(),
     };
     return this.port;
   }
