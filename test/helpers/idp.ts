@@ -36,6 +36,8 @@ export interface IdentityProviderOptions {
   clients?: ReadonlyArray<Record<string, unknown>>;
   /** Issue a rotating refresh token to every client allowed the grant, and serve RFC 7009 revocation. Default false. */
   refreshAndRevocation?: boolean;
+  /** With refreshAndRevocation: a refresh answers with a new refresh token (else the same one stays valid). Default true. */
+  rotateRefreshTokens?: boolean;
   /** Claims of every account (`sub` is the account id), for ID tokens and userinfo. */
   accountClaims?: (accountId: string) => Record<string, unknown>;
 }
@@ -129,7 +131,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
     findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ ...options.accountClaims?.(id), sub: id }) }),
     ...(options.refreshAndRevocation ? {
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
-      rotateRefreshToken: true,
+      rotateRefreshToken: options.rotateRefreshTokens ?? true,
     } : {}),
     extraTokenClaims: async (_ctx, token) => extraClaims(token),
     features: {

@@ -10,10 +10,10 @@ import type { ProxyProvider } from "fastmcp-ts/auth";
 import { startIdentityProvider, type IdentityProvider, type IdentityProviderOptions } from "./idp.js";
 import { freePort } from "./ports.js";
 
-/** The app registered at the identity provider for the proxy. */
+/** The app registered at the identity provider for the proxy: confidential (client_secret_basic), or public without a secret. */
 export interface UpstreamApp {
   id: string;
-  secret: string;
+  secret?: string;
 }
 
 /** The identity provider, and where the server behind the proxy will listen. */
@@ -46,11 +46,10 @@ export async function startProxyUpstream(app: UpstreamApp, idpOptions: IdentityP
     accountClaims: (id) => ({ email: `${id}@example.com`, name: id }),
     clients: [{
       client_id: app.id,
-      client_secret: app.secret,
+      ...(app.secret === undefined ? { token_endpoint_auth_method: "none" } : { client_secret: app.secret, token_endpoint_auth_method: "client_secret_basic" }),
       redirect_uris: [`${baseUrl}/auth/callback`],
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
-      token_endpoint_auth_method: "client_secret_basic",
     }],
     ...idpOptions,
   });

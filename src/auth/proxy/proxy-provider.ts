@@ -106,6 +106,8 @@ const FORWARDED_UPSTREAM_ERRORS = new Set(["access_denied", "login_required", "c
 /** Claims of the upstream identity copied into our tokens (`upstream_claims`), at most this large. */
 const MAX_UPSTREAM_CLAIMS_BYTES = 4_096;
 const MAX_VERDICTS = 10_000;
+/** How long a refused upstream token stays refused without asking the upstream again, at least (with upstreamVerificationCacheSeconds 0 too). */
+const MIN_REFUSAL_MS = 10_000;
 
 /**
  * An OAuth 2.1 authorization server towards MCP clients (dynamic registration, Client ID Metadata
@@ -126,6 +128,13 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   private readonly expiryThresholdMs: number;
   private readonly verificationCacheMs: number;
   private readonly verdicts = new Map<string, Verdict>();
+  /**
+   * Grants whose upstream token the verifier refused even after a refresh: until `until`, the same
+   * token is refused without asking the upstream again, so a misconfigured verifier (a wrong
+   * audience) or a revoked upstream session costs one upstream refresh per grant and period, not
+   * one per request.
+   */
+  private readonly refusals = new Map<string, { accessToken: string; until: number }>();
   private readonly redirectAllowList: RedirectAllowList | undefined;
   /** The MCP endpoint's path, for a verifier that binds tokens to this server's URL. */
   private verifierPath = "/mcp";
@@ -294,6 +303,8 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     if (cached) return cached;
     let tokens = await runtime.services.upstream.get(grantId);
     if (!tokens) return undefined;
+    const refusal = this.refusals.get(grantId);
+    if (refusal && refusal.accessToken === tokens.accessToken && refusal.until > Date.now()) return undefined;
     try {
       let refreshed = false;
       if (this.expired(tokens)) [tokens, refreshed] = [await runtime.services.upstream.refresh(grantId, tokens), true];
@@ -315,7 +326,10 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
         // until the new access token expires (then the upstream is asked again).
         return this.remember(verified, signedInIdentity(verified), tokens, { untilUpstreamExpiry: true });
       }
-      if (!identity) return undefined;
+      if (!identity) {
+        this.refuse(grantId, tokens);
+        return undefined;
+      }
       return this.remember(verified, identity, tokens);
     } catch (error) {
       // The upstream is down: refuse this request (the client retries), and say why in the logs.
@@ -336,6 +350,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   /** Revoking a grant revokes the upstream tokens behind it (not our own token, which means nothing upstream). */
   protected override async grantRevoked(runtime: StoredRuntime & { services: { upstream: UpstreamGrants; server: UpstreamServer } }, grantId: string): Promise<void> {
     this.verdicts.delete(grantId);
+    this.refusals.delete(grantId);
     const { upstream, server } = runtime.services;
     const tokens = await upstream.remove(grantId);
     if (!tokens || !server.revocationSupported) return;
@@ -407,6 +422,13 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     return tokens.expiresAt !== undefined && tokens.expiresAt - this.expiryThresholdMs <= Date.now();
   }
 
+  /** Remembers that the grant's current upstream token was refused (see {@link refusals}). */
+  private refuse(grantId: string, tokens: UpstreamTokens): void {
+    this.refusals.delete(grantId);
+    if (this.refusals.size >= MAX_VERDICTS) this.refusals.delete(this.refusals.keys().next().value!);
+    this.refusals.set(grantId, { accessToken: tokens.accessToken, until: Date.now() + Math.max(this.verificationCacheMs, MIN_REFUSAL_MS) });
+  }
+
   /** The token served for requests of this grant while the upstream verdict holds. */
   private remember(verified: AccessToken, identity: AccessToken, tokens: UpstreamTokens, options: { untilUpstreamExpiry?: boolean } = {}): AccessToken {
     const served = accessToken({ ...verified, claims: { ...verified.claims, upstream_claims: boundedClaims(identity.claims) } });
@@ -414,6 +436,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     const cacheEnd = options.untilUpstreamExpiry && tokens.expiresAt !== undefined ? Number.POSITIVE_INFINITY : Date.now() + this.verificationCacheMs;
     const until = Math.min(cacheEnd, upstreamEnd, (identity.expiresAt ?? Number.POSITIVE_INFINITY) * 1000);
     const grantId = verified.claims.gid as string;
+    this.refusals.delete(grantId);
     this.verdicts.delete(grantId);
     if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
     this.verdicts.set(grantId, { token: verified.token, served, until });

@@ -159,4 +159,30 @@ describe("the proxy's consent page", () => {
     expect(bare.headers.get("content-security-policy")).toBeNull();
     expect(bare.headers.get("x-frame-options")).toBe("DENY");
   });
+
+  it("leaves out an extraAuthorizeParams value that is empty, and sends the others last (they win)", async () => {
+    const { server, client } = await serve({ extraAuthorizeParams: { prompt: "", access_type: "offline", response_type: "code" } });
+    const browser = new Browser(server.baseUrl);
+    const approved = await browser.submit((await open(server, client, browser)).page!, { action: "approve" });
+    const upstream = approved.redirect!.searchParams;
+    expect(upstream.has("prompt")).toBe(false);
+    expect(upstream.get("access_type")).toBe("offline");
+    expect(upstream.getAll("response_type")).toEqual(["code"]);
+  });
+});
+
+describe("OIDCProxy's audience upstream", () => {
+  it("is sent with the authorization request, and an audience in extraAuthorizeParams wins over it", async () => {
+    const sent = async (options: ProxyOverrides) => {
+      const server = await startProxiedServer(options, {}, "oidc");
+      servers.push(server);
+      const client = await register(server.baseUrl);
+      const browser = new Browser(server.baseUrl);
+      const approved = await browser.submit((await open(server, client, browser)).page!, { action: "approve" });
+      return approved.redirect!.searchParams.getAll("audience");
+    };
+    expect(await sent({ audience: "https://api.example.com" })).toEqual(["https://api.example.com"]);
+    expect(await sent({ audience: "https://api.example.com", extraAuthorizeParams: { audience: "https://chosen.example.com" } })).toEqual(["https://chosen.example.com"]);
+    expect(await sent({ audience: "https://api.example.com", sendAudience: false })).toEqual([]);
+  });
 });

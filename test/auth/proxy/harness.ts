@@ -34,13 +34,13 @@ export type ProxyKind = "oauth" | "oidc";
  * behind a proxy of `kind` configured by `options` over the defaults.
  */
 export async function startProxiedServer(
-  options: ProxyOverrides | ((idp: IdentityProvider) => ProxyOverrides | Promise<ProxyOverrides>) = {},
+  options: ProxyOverrides | ((idp: IdentityProvider, url: string) => ProxyOverrides | Promise<ProxyOverrides>) = {},
   idpOptions: IdentityProviderOptions = {},
   kind: ProxyKind = "oauth",
 ): Promise<ProxiedServer> {
   const upstream = await startProxyUpstream(PROXY_CLIENT, idpOptions);
   const { idp, baseUrl, url } = upstream;
-  const overrides = typeof options === "function" ? await options(idp) : options;
+  const overrides = typeof options === "function" ? await options(idp, url) : options;
   const errors: unknown[] = [];
   const common = {
     baseUrl,

@@ -6,6 +6,8 @@
  * with. Real sockets throughout: oidc-provider upstream, the proxy in front of a FastMCP server.
  */
 import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JWTVerifier, OAuthProxy, OIDCProxy, type OIDCProxyOptions } from "fastmcp-ts/auth";
@@ -526,6 +528,21 @@ describe("configurations a proxy refuses", () => {
     await expect(oidcProxy(discovery()).ready()).resolves.toBeUndefined();
   });
 
+  it("OIDCProxy: a provider that does not answer its discovery URL within upstreamTimeoutMs", async () => {
+    const silentServer = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => silentServer.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silentServer.address() as AddressInfo;
+      const proxy = new OIDCProxy({ ...silent, configUrl: `http://127.0.0.1:${port}/.well-known/openid-configuration`, clientId: "app", clientSecret: "secret", upstreamTimeoutMs: 300 }, null);
+      const started = Date.now();
+      await expect(proxy.ready()).rejects.toThrow(/could not read the identity provider's discovery document/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      silentServer.closeAllConnections();
+      await new Promise((resolve) => silentServer.close(resolve));
+    }
+  });
+
   it("OIDCProxy: no configUrl or no clientId", () => {
     expect(() => new OIDCProxy({ ...silent, clientId: "app" }, null)).toThrow(/configUrl/);
     expect(() => new OIDCProxy({ ...silent, configUrl: documents.url("/tenant") }, null)).toThrow(/clientId/);
@@ -551,6 +568,12 @@ describe("configurations a proxy refuses", () => {
     expect(() => new OAuthProxy({ ...oauthProxyOptions(), upstreamClientSecret: "secret", tokenEndpointAuthMethod: "private_key_jwt" as never })).toThrow(/tokenEndpointAuthMethod must be one of/);
     expect(() => new OAuthProxy({ ...oauthProxyOptions(), tokenEndpointAuthMethod: "client_secret_post" })).toThrow(/needs upstreamClientSecret/);
     expect(() => new OAuthProxy(oauthProxyOptions())).not.toThrow(); // a public upstream app: PKCE only
+  });
+
+  it("redirectPath is the callback's path, with or without its leading slash", () => {
+    expect(new OAuthProxy({ ...oauthProxyOptions(), redirectPath: "oauth/done" }).callbackUrl).toBe("http://127.0.0.1:9/oauth/done");
+    expect(new OAuthProxy({ ...oauthProxyOptions(), redirectPath: "//oauth/done" }).callbackUrl).toBe("http://127.0.0.1:9/oauth/done");
+    expect(new OAuthProxy(oauthProxyOptions()).callbackUrl).toBe("http://127.0.0.1:9/auth/callback");
   });
 
   it("a baseUrl or resourceBaseUrl with a query: the MCP URL a client's resource is compared with never has one", () => {
