@@ -13,6 +13,7 @@ import { JWTKeyPair, JWTVerifier, RemoteAuthProvider } from "fastmcp-ts/auth";
 import { serveHttp as serveInProcess } from "../helpers/http.js";
 import { startTodoServer, type ServerProcess } from "../helpers/todo-server.js";
 import { UserAgent, type AuthorizationOutcome } from "../helpers/user-agent.js";
+import { closedPort } from "../helpers/ports.js";
 import { expectOneLineFailure, freePort, killChildren, runCli, startCli, waitForStderr, type CliProcess, type CliResult } from "./helpers.js";
 
 afterEach(killChildren);
@@ -402,7 +403,7 @@ describe("fastmcp-ts login / logout / --auth oauth against examples/todo", () =>
 describe("fastmcp-ts login / --auth failures", () => {
   it("an unreachable server: the usual one-line message", async () => {
     const config = newConfigDir();
-    const url = `http://127.0.0.1:${await freePort()}/mcp`;
+    const url = `http://127.0.0.1:${await closedPort()}/mcp`;
     const env = { FASTMCP_CONFIG_DIR: config };
     expectOneLineFailure(await runCli(["login", url, "--no-browser"], { env }), `Could not connect to ${url}: connection refused (is the server running?)`, 1);
     expectOneLineFailure(await runCli(["call", url, "whoami", "--auth", "oauth", "--no-browser"], { env }), `Could not connect to ${url}: connection refused (is the server running?)`, 1);
@@ -434,7 +435,7 @@ describe("fastmcp-ts login / --auth failures", () => {
 
   it("never prints --client-secret, even with --debug", async () => {
     const secret = "cl1ent-s3cret-value";
-    const url = `http://127.0.0.1:${await freePort()}/mcp?tenant=${secret}`;
+    const url = `http://127.0.0.1:${await closedPort()}/mcp?tenant=${secret}`;
     const env = { FASTMCP_CONFIG_DIR: newConfigDir() };
     for (const extra of [[], ["--debug"]]) {
       const result = await runCli(["login", url, "--no-browser", "--client-id", "my-app", "--client-secret", secret, ...extra], { env });
@@ -448,7 +449,7 @@ describe("fastmcp-ts login / --auth failures", () => {
 
 describe("--auth oauth when the server's OAuth metadata points somewhere unreachable", () => {
   it("an authorization server on a closed port: the message names its metadata URL, not the MCP server", async () => {
-    const closed = `http://127.0.0.1:${await freePort()}`;
+    const closed = `http://127.0.0.1:${await closedPort()}`;
     const port = await freePort();
     const mcp = new FastMCP({ name: "remote-auth", auth: new RemoteAuthProvider({ authorizationServerUrl: closed, baseUrl: `http://127.0.0.1:${port}` }) });
     await using server = await serveInProcess(mcp, { port });
@@ -464,7 +465,7 @@ describe("--auth oauth when the server's OAuth metadata points somewhere unreach
   it("examples/todo with a BASE_URL naming a port nothing listens on: the unreachable metadata URL is named", async () => {
     const storeDir = mkdtempSync(join(tmpdir(), "fastmcp-cli-todo-"));
     configDirs.push(storeDir);
-    const wrong = `http://127.0.0.1:${await freePort()}`;
+    const wrong = `http://127.0.0.1:${await closedPort()}`;
     const server = await startTodoServer({ TODO_USERS: USERS, TODO_STORE_DIR: storeDir, BASE_URL: wrong });
     try {
       const result = await runCli(["list", server.url, "--auth", "oauth", "--no-browser"], { env: { FASTMCP_CONFIG_DIR: newConfigDir() } });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { closedPort } from "../helpers/ports.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore, StorageError } from "fastmcp-ts/storage";
 import { describeStoreContract } from "./contract.js";
@@ -10,14 +10,6 @@ import { describeStoreContract } from "./contract.js";
 const PREFIX = `fastmcp-ts-test:${randomUUID()}:`;
 
 
-/** A TCP port on which nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe.skipIf(!redisAvailable)("RedisStore against a real Redis", () => {
   let raw: Redis;

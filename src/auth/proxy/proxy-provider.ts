@@ -23,6 +23,11 @@ export interface ProxyProviderOptions extends StoredOAuthProviderOptions {
   upstreamClientSecret?: string;
   /** Where the upstream sends the browser back. Default `/auth/callback`. */
   redirectPath?: string;
+  /**
+   * The reference's name for turning Client ID Metadata Documents on or off (`clientMetadataDocuments`,
+   * which also takes the fetcher's options). Default on.
+   */
+  enableCimd?: boolean;
   /** Scopes clients may register and request (and what the metadata advertises). Default: the required scopes. */
   validScopes?: readonly string[];
   /**
@@ -142,7 +147,11 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
 
   constructor(options: ProxyProviderOptions) {
     const registration = typeof options.clientRegistration === "object" ? options.clientRegistration : { enabled: options.clientRegistration !== false };
-    super({ ...options, clientRegistration: { ...registration, validScopes: registration.validScopes ?? options.validScopes ?? options.requiredScopes } }, "oauth-proxy");
+    super({
+      ...options,
+      clientRegistration: { ...registration, validScopes: registration.validScopes ?? options.validScopes ?? options.requiredScopes },
+      clientMetadataDocuments: clientMetadataDocumentsOf(options),
+    }, "oauth-proxy");
     this.proxyOptions = options;
     if (typeof options.upstreamClientId !== "string" || options.upstreamClientId === "") throw new AuthConfigurationError(`${this.constructor.name} needs upstreamClientId: the id of the app registered at the identity provider`);
     this.authMethod = options.tokenEndpointAuthMethod ?? (options.upstreamClientSecret ? "client_secret_basic" : "none");
@@ -488,4 +497,14 @@ function boundedClaims(claims: Record<string, unknown>): Record<string, unknown>
   const kept: Record<string, unknown> = {};
   for (const name of ["sub", "iss", "email", "email_verified", "name", "preferred_username"]) if (claims[name] !== undefined) kept[name] = claims[name];
   return kept;
+}
+
+/** `clientMetadataDocuments`, or the reference's `enableCimd`; both, disagreeing, is a mistake to say. */
+function clientMetadataDocumentsOf(options: ProxyProviderOptions): ProxyProviderOptions["clientMetadataDocuments"] {
+  const { enableCimd, clientMetadataDocuments } = options;
+  if (enableCimd === undefined) return clientMetadataDocuments;
+  if (clientMetadataDocuments !== undefined && (clientMetadataDocuments !== false) !== enableCimd) {
+    throw new AuthConfigurationError("enableCimd and clientMetadataDocuments disagree: give one of them");
+  }
+  return clientMetadataDocuments ?? enableCimd;
 }

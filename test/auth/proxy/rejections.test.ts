@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JWTVerifier, OAuthProxy, OIDCProxy, type OIDCProxyOptions } from "fastmcp-ts/auth";
+import { JWTVerifier, OAuthProxy, OIDCProxy, type OAuthProxyOptions, type OIDCProxyOptions } from "fastmcp-ts/auth";
 import { MemoryStore } from "fastmcp-ts/storage";
 import type { KeyRing } from "../../../src/auth/server/keys/key-ring.js";
 import { authorize, exchangeCode, mcpStatus, registerClient, tokenRequest, type RegisteredClient, type TokenResponse } from "../../helpers/oauth-flow.js";
@@ -574,6 +574,14 @@ describe("configurations a proxy refuses", () => {
     expect(new OAuthProxy({ ...oauthProxyOptions(), redirectPath: "oauth/done" }).callbackUrl).toBe("http://127.0.0.1:9/oauth/done");
     expect(new OAuthProxy({ ...oauthProxyOptions(), redirectPath: "//oauth/done" }).callbackUrl).toBe("http://127.0.0.1:9/oauth/done");
     expect(new OAuthProxy(oauthProxyOptions()).callbackUrl).toBe("http://127.0.0.1:9/auth/callback");
+  });
+
+  it("enableCimd (the reference's name) turns client metadata documents off or on; disagreeing with clientMetadataDocuments is refused", () => {
+    const advertised = (options: Partial<OAuthProxyOptions>) => new OAuthProxy({ ...oauthProxyOptions(), ...options }).authorizationServerMetadata().client_id_metadata_document_supported;
+    expect(advertised({})).toBe(true);
+    expect(advertised({ enableCimd: false })).toBeUndefined();
+    expect(advertised({ enableCimd: true, clientMetadataDocuments: { timeoutMs: 2000 } })).toBe(true);
+    expect(() => advertised({ enableCimd: false, clientMetadataDocuments: true })).toThrow(/enableCimd and clientMetadataDocuments disagree/);
   });
 
   it("a baseUrl or resourceBaseUrl with a query: the MCP URL a client's resource is compared with never has one", () => {

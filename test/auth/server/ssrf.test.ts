@@ -2,6 +2,7 @@ import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { LookupAddress } from "node:dns";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { closedPort } from "../../helpers/ports.js";
 import { nonPublicAddressReason, safeFetch, SsrfError, type SafeFetchOptions } from "../../../src/auth/server/clients/ssrf.js";
 import { DocumentServer, makeTestCertificate, type Reply } from "./document-server.js";
 
@@ -350,14 +351,6 @@ describe(`safeFetch with the development relaxations (${certificate ? "https" : 
   });
 });
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** A raw TCP server that promises 100 bytes of body, sends 5 and hangs up. */
 async function droppingServer(): Promise<{ port: number; close: () => Promise<void> }> {

@@ -11,7 +11,7 @@ import { FastMCP } from "fastmcp-ts";
 import { InMemoryOAuthProvider, JWTKeyPair, JWTVerifier, LocalOAuthProvider, RemoteAuthProvider } from "fastmcp-ts/auth";
 import { Client, NoOAuthMetadataError, OAuth, OAuthFlowError, OAuthUnreachableError } from "fastmcp-ts/client";
 import { MemoryStore } from "fastmcp-ts/storage";
-import { freePort } from "../../helpers/ports.js";
+import { closedPort } from "../../helpers/ports.js";
 import { SCOPES, scriptedBrowser, startServer, TOOL, textOf, USER, watchMcpTraffic, type McpServer } from "./helpers.js";
 
 afterEach(() => {
@@ -147,7 +147,7 @@ describe("a JWTVerifier server (tokens from elsewhere, no OAuth metadata)", () =
 
 describe("the authorization server", () => {
   it("unreachable: the error names the metadata URL that could not be reached and what it was for, not the MCP server", async () => {
-    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const nobody = `http://127.0.0.1:${await closedPort()}`;
     const server = await startServer((baseUrl) => new RemoteAuthProvider({ authorizationServerUrl: nobody, baseUrl }));
     try {
       const failure = await failureOf(new Client(server.url, { auth: new OAuth({ openBrowser: () => undefined }) }).connect());
@@ -163,7 +163,7 @@ describe("the authorization server", () => {
   });
 
   it("a server whose challenge names protected resource metadata on an unreachable address (a wrong base URL): that URL is named", async () => {
-    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const nobody = `http://127.0.0.1:${await closedPort()}`;
     const server = await startServer(() => new RemoteAuthProvider({ authorizationServerUrl: "https://as.example", baseUrl: nobody }));
     try {
       const failure = await failureOf(new Client(server.url, { auth: new OAuth({ openBrowser: () => undefined }) }).connect());
@@ -177,7 +177,7 @@ describe("the authorization server", () => {
 
   for (const [endpoint, purpose] of [["registration_endpoint", "the registration endpoint"], ["token_endpoint", "the token endpoint"]] as const) {
     it(`an unreachable ${endpoint}: named, with what it was for`, async () => {
-      const nobody = `http://127.0.0.1:${await freePort()}/${endpoint}`;
+      const nobody = `http://127.0.0.1:${await closedPort()}/${endpoint}`;
       const stub = await stubAuthorizationServer((origin) => ({ ...workingMetadata(origin), [endpoint]: nobody }));
       const server = await startServer((baseUrl) => new RemoteAuthProvider({ authorizationServerUrl: stub.origin, baseUrl }));
       try {
