@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { expectOneLineFailure, fixture, freePort, killChildren, REPO, runCli } from "./helpers.js";
+import { closedPort } from "../helpers/ports.js";
+import { expectOneLineFailure, fixture, killChildren, REPO, runCli } from "./helpers.js";
 
 afterEach(killChildren);
 
@@ -34,8 +35,7 @@ describe("failures print one line and exit non-zero", () => {
   });
 
   it("an unreachable server", async () => {
-    const port = await freePort();
-    const result = await runCli(["list", `http://127.0.0.1:${port}/mcp`]);
+    const result = await runCli(["list", `http://127.0.0.1:${await closedPort()}/mcp`]);
     expectOneLineFailure(result, "connection refused", 1);
   });
 
