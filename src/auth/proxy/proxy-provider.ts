@@ -435,7 +435,9 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   private refuse(grantId: string, tokens: UpstreamTokens): void {
     this.refusals.delete(grantId);
     if (this.refusals.size >= MAX_VERDICTS) this.refusals.delete(this.refusals.keys().next().value!);
-    this.refusals.set(grantId, { accessToken: tokens.accessToken, until: Date.now() + Math.max(this.verificationCacheMs, MIN_REFUSAL_MS) });
+    // Not past the token's expiry: an expired token is refreshed again, as any other.
+    const until = Math.min(Date.now() + Math.max(this.verificationCacheMs, MIN_REFUSAL_MS), (tokens.expiresAt ?? Number.POSITIVE_INFINITY) - this.expiryThresholdMs);
+    this.refusals.set(grantId, { accessToken: tokens.accessToken, until });
   }
 
   /** The token served for requests of this grant while the upstream verdict holds. */

@@ -30,7 +30,7 @@ export class CsrfTokens {
     const existing = this.cookies.read(c, cookieName(transaction));
     if (existing && /^[A-Za-z0-9_-]{22,64}$/.test(existing)) return { token: this.sign(transaction, existing), setCookies: [] };
     const nonce = randomBytes(18).toString("base64url");
-    const held = this.cookies.present(c, COOKIE_PREFIX);
+    const held = this.cookies.present(c, COOKIE_PREFIX).filter((name) => name !== cookieName(transaction));
     const dropped = held.slice(0, Math.max(0, held.length - (MAX_OPEN_FORMS - 1)));
     return {
       token: this.sign(transaction, nonce),
