@@ -18,6 +18,8 @@ export interface AccessToken {
   readonly subject?: string;
   /** Every claim the verifier saw: JWT claims, introspection fields, or static data. */
   readonly claims: Readonly<Record<string, unknown>>;
+  /** Which of a MultiAuth's sources accepted the token (its `clientId` is then `<source>:<client id>`). */
+  readonly source?: string;
 }
 
 /** The fields of an AccessToken while it is being built. */
@@ -55,6 +57,7 @@ export function accessToken(fields: AccessTokenInit): AccessToken {
   if (fields.expiresAt !== undefined) token.expiresAt = fields.expiresAt;
   if (fields.resource !== undefined) token.resource = fields.resource;
   if (fields.subject !== undefined) token.subject = fields.subject;
+  if (fields.source !== undefined) token.source = fields.source;
   return Object.freeze(token);
 }
 

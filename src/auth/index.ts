@@ -2,6 +2,7 @@ export { accessToken, hasScopes, parseScopes, type AccessToken, type AccessToken
 export { AuthProvider, TokenVerifier, type AuthProviderOptions, type AuthRoute } from "./provider.js";
 export { requireScopes, type AuthCheck, type AuthContext } from "./authorization.js";
 export { RemoteAuthProvider, type RemoteAuthProviderOptions } from "./remote.js";
+export { MultiAuth, type MultiAuthOptions } from "./multi-auth.js";
 export { protectedResourceMetadataUrl, type ProtectedResourceMetadata } from "./metadata.js";
 export { discoverAuthorizationServer, type AuthorizationServerMetadata } from "./discovery.js";
 export { authFromEnvironment } from "./env.js";

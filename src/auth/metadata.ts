@@ -11,7 +11,7 @@ export interface ProtectedResourceMetadata {
   resource_documentation?: string;
 }
 
-const WELL_KNOWN_PRM = "/.well-known/oauth-protected-resource";
+export const WELL_KNOWN_PRM = "/.well-known/oauth-protected-resource";
 
 /** `https://host/.well-known/oauth-protected-resource/api/mcp` for the resource `https://host/api/mcp` (RFC 9728 §3). */
 export function protectedResourceMetadataUrl(resourceUrl: string): string {
