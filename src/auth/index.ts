@@ -3,6 +3,7 @@ export { AuthProvider, TokenVerifier, type AuthProviderOptions, type AuthRoute }
 export { requireScopes, type AuthCheck, type AuthContext } from "./authorization.js";
 export { RemoteAuthProvider, type RemoteAuthProviderOptions } from "./remote.js";
 export { MultiAuth, type MultiAuthOptions } from "./multi-auth.js";
+export { DownstreamTokenError, type DownstreamTokenRequest, type DownstreamTokenSource } from "./downstream.js";
 export { protectedResourceMetadataUrl, type ProtectedResourceMetadata } from "./metadata.js";
 export { discoverAuthorizationServer, type AuthorizationServerMetadata } from "./discovery.js";
 export { authFromEnvironment } from "./env.js";
@@ -18,6 +19,7 @@ export { InMemoryOAuthProvider, type InMemoryOAuthProviderOptions } from "./serv
 export { LocalOAuthProvider, type LocalOAuthProviderOptions } from "./server/local/provider.js";
 export { StoredOAuthProvider, type StoredOAuthProviderOptions } from "./server/stored-provider.js";
 export { ProxyProvider, type ProxyProviderOptions, type ResolvedUpstream } from "./proxy/proxy-provider.js";
+export type { DownstreamGrant } from "./proxy/downstream-tokens.js";
 export { OAuthProxy, type OAuthProxyOptions } from "./proxy/oauth-proxy.js";
 export { OIDCProxy, type OIDCProxyOptions } from "./proxy/oidc-proxy.js";
 export type { ConsentMode, ConsentView, RenderConsent } from "./proxy/port.js";

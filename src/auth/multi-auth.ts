@@ -1,4 +1,5 @@
 import { accessToken, type AccessToken } from "./access-token.js";
+import { DownstreamTokenError, isDownstreamTokenSource, type DownstreamTokenRequest, type DownstreamTokenSource } from "./downstream.js";
 import { challengeScopes } from "./challenge.js";
 import { protectedResourceMetadataUrl, protectedResourceRoutes, WELL_KNOWN_PRM, type ProtectedResourceMetadata } from "./metadata.js";
 import { AuthProvider, type AuthProviderOptions, type AuthRoute } from "./provider.js";
@@ -45,7 +46,7 @@ const SERVER_SOURCE = "server";
  * client id never share sessions or anything else owned per client. The protected resource
  * metadata lists every source's authorization server.
  */
-export class MultiAuth extends AuthProvider {
+export class MultiAuth extends AuthProvider implements DownstreamTokenSource {
   readonly sources: readonly Source[];
   private readonly server: AuthProvider | undefined;
   private readonly extraAuthorizationServers: readonly string[];
@@ -118,6 +119,14 @@ export class MultiAuth extends AuthProvider {
       if (cached !== undefined) return this.qualify(source, cached);
     }
     return undefined;
+  }
+
+  /** A downstream token from the source that accepted the caller's token. */
+  async downstreamToken(auth: AccessToken | undefined, request?: DownstreamTokenRequest): Promise<string> {
+    const source = this.sources.find(({ name }) => name === auth?.source);
+    if (!source) throw new DownstreamTokenError("not_signed_in", "This request carries no token MultiAuth accepted");
+    if (!isDownstreamTokenSource(source.provider)) throw new DownstreamTokenError("not_supported", `The source ${source.name} cannot get tokens for other APIs`);
+    return source.provider.downstreamToken(auth, request);
   }
 
   /** The server's routes, with this provider's protected resource metadata in place of the server's own. */

@@ -11,6 +11,8 @@ import {
 } from "@modelcontextprotocol/server";
 import { CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema } from "@modelcontextprotocol/core";
 import type { AccessToken } from "../auth/access-token.js";
+import { DownstreamTokenError, isDownstreamTokenSource, type DownstreamTokenRequest } from "../auth/downstream.js";
+import type { AuthProvider } from "../auth/provider.js";
 import { FastMCPError, NoActiveContextError } from "../errors.js";
 import { compileSchema, type CompiledSchema, type InferSchema, type SchemaInput } from "./components/schema.js";
 import type { RequestScope } from "./request-scope.js";
@@ -20,6 +22,8 @@ const storage = new AsyncLocalStorage<Context>();
 /** The parts of the server a context reaches back into. */
 export interface ContextHost {
   readonly name: string;
+  /** The server's auth provider, if it has one. */
+  readonly auth?: AuthProvider | undefined;
   readResource(uri: string, scope: RequestScope): Promise<ReadResourceResult>;
 }
 
@@ -68,6 +72,20 @@ export class Context {
   /** The caller's validated access token; undefined when the server has no auth. */
   get auth(): AccessToken | undefined {
     return this.scope.auth;
+  }
+
+  /**
+   * A token for another API on the caller's behalf (RFC 8693 token exchange, Entra On-Behalf-Of,
+   * or the identity provider's own token, as the server's auth is configured): send it to that
+   * API as `Authorization: Bearer ...`. Cached until shortly before it expires; never log it.
+   * Fails with a {@link DownstreamTokenError} whose message the tool can pass on.
+   */
+  async downstreamToken(request: DownstreamTokenRequest = {}): Promise<string> {
+    const provider = this.host.auth;
+    if (!isDownstreamTokenSource(provider)) {
+      throw new DownstreamTokenError("not_supported", provider ? `${provider.constructor.name} cannot get tokens for other APIs` : "This server has no auth: there is no caller to get a token for");
+    }
+    return provider.downstreamToken(this.auth, request);
   }
 
   /** Aborted when the client cancels the request or disconnects. */

@@ -28,6 +28,7 @@ import { toPromptResult, type PromptEntry } from "./components/prompt.js";
 import { toResourceContents, type Completer } from "./components/resource.js";
 import { ToolResult, type ToolEntry } from "./components/tool.js";
 import { toContentBlocks } from "./components/content.js";
+import type { AuthProvider } from "../auth/provider.js";
 import { Context, runWithContext, type ContextHost } from "./context.js";
 import type { Registry } from "./registry.js";
 import { andThen, isPromiseLike, type MaybePromise } from "./maybe-promise.js";
@@ -38,6 +39,8 @@ export interface DispatcherOptions {
   maskErrorDetails: boolean;
   /** Told about every unexpected error a handler throws. */
   onError: (error: unknown, where: string) => void;
+  /** The server's auth provider, which handlers reach through `ctx.downstreamToken()`. */
+  auth?: AuthProvider | undefined;
 }
 
 const MAX_COMPLETIONS = 100;
@@ -53,6 +56,10 @@ export class Dispatcher implements ContextHost {
     private readonly registry: Registry,
     private readonly options: DispatcherOptions,
   ) {}
+
+  get auth(): AuthProvider | undefined {
+    return this.options.auth;
+  }
 
   listTools(scope: RequestScope): MaybePromise<ListToolsResult> {
     return andThen(this.visible("tool", this.registry.toolList(), this.registry.toolEntries(), scope), (tools: Tool[]) => ({ tools }));

@@ -81,6 +81,7 @@ export class FastMCP {
     this.dispatcher = new Dispatcher(options.name, this.registry, {
       maskErrorDetails: options.maskErrorDetails ?? false,
       onError: options.onError ?? reportToStderr,
+      auth: this.auth,
     });
     const info: ServerIdentity["info"] = { name: options.name, version: options.version ?? "0.0.0" };
     if (options.title !== undefined) info.title = options.title;

@@ -12,6 +12,8 @@ import { RedirectAllowList } from "./redirect-allow-list.js";
 import { RememberedConsents } from "./remembered-consents.js";
 import { proxyRoutes } from "./routes.js";
 import { UpstreamSignIns, type UpstreamSignIn } from "./sign-ins.js";
+import { DownstreamTokenError, type DownstreamTokenRequest, type DownstreamTokenSource } from "../downstream.js";
+import { DownstreamTokens, type DownstreamGrant, type DownstreamTokenOptions } from "./downstream-tokens.js";
 import { UpstreamGrants } from "./upstream-grants.js";
 import { UpstreamError, UpstreamServer, type UpstreamAuthMethod, type UpstreamTokens } from "./upstream.js";
 
@@ -72,6 +74,13 @@ export interface ProxyProviderOptions extends StoredOAuthProviderOptions {
   identityProviderName?: string;
   /** Human descriptions of scopes, shown on the consent page. */
   scopeDescriptions?: Record<string, string>;
+  /**
+   * How tools get tokens for other APIs on the caller's behalf (`ctx.downstreamToken()`):
+   * `"token-exchange"` (RFC 8693), `"on-behalf-of"` (Microsoft Entra), `"upstream-token"` (the
+   * caller's upstream access token itself), optionally with the `tokenEndpoint` exchanges go to.
+   * Default: none (`ctx.downstreamToken()` then fails with `not_supported`).
+   */
+  downstreamTokens?: DownstreamGrant | { grant: DownstreamGrant; tokenEndpoint?: string | URL };
   /** Treat an upstream access token as expired this many seconds early, refreshing it first. Default 0. */
   tokenExpiryThresholdSeconds?: number;
   /** How long an upstream token the verifier accepted is trusted without asking it again. Default 60 s. */
@@ -123,7 +132,10 @@ const MIN_REFUSAL_MS = 10_000;
  * LocalOAuthProvider's. Every MCP request checks the upstream token behind the JWT with
  * `tokenVerifier` (cached), refreshing it upstream when it expires, once across instances.
  */
-export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & { upstream: UpstreamGrants; server: UpstreamServer; verifier: TokenVerifier }> {
+/** What the proxy runs once started: the pages' services and the upstream side. */
+type RunningProxy = ProxyServices & { upstream: UpstreamGrants; server: UpstreamServer; verifier: TokenVerifier; downstream: DownstreamTokens | undefined };
+
+export abstract class ProxyProvider extends StoredOAuthProvider<RunningProxy> implements DownstreamTokenSource {
   private readonly proxyOptions: ProxyProviderOptions;
   private readonly authMethod: UpstreamAuthMethod;
   private readonly timeoutMs: number;
@@ -141,6 +153,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
    */
   private readonly refusals = new Map<string, { accessToken: string; until: number }>();
   private readonly redirectAllowList: RedirectAllowList | undefined;
+  private readonly downstreamOptions: DownstreamTokenOptions | undefined;
   /** The MCP endpoint's path, for a verifier that binds tokens to this server's URL. */
   private verifierPath = "/mcp";
   private port: ProxyPort | undefined;
@@ -165,6 +178,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     this.expiryThresholdMs = this.nonNegative(options.tokenExpiryThresholdSeconds, 0, "tokenExpiryThresholdSeconds") * 1000;
     this.verificationCacheMs = this.nonNegative(options.upstreamVerificationCacheSeconds, 60, "upstreamVerificationCacheSeconds") * 1000;
     this.redirectAllowList = options.allowedClientRedirectUris === undefined ? undefined : new RedirectAllowList(options.allowedClientRedirectUris, this.constructor.name);
+    this.downstreamOptions = this.downstreamTokenOptions(options);
     if (this.redirectAllowList?.empty) this.warn(`${this.constructor.name}: allowedClientRedirectUris is empty: no client can be sent a code`);
     this.warnAboutScopes();
     if (this.consentMode === "never") {
@@ -232,6 +246,27 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
     return this.expired(tokens) ? (await runtime.services.upstream.refresh(grantId, tokens))?.accessToken : tokens.accessToken;
   }
 
+  /**
+   * A token for another API on behalf of the caller `auth` (a token this proxy issued), got as
+   * `downstreamTokens` says and cached until shortly before it expires. Tools call it through
+   * `ctx.downstreamToken()`. Fails with a {@link DownstreamTokenError}.
+   */
+  async downstreamToken(auth: AccessToken | undefined, request: DownstreamTokenRequest = {}): Promise<string> {
+    const grantId = auth?.claims.gid;
+    if (typeof grantId !== "string") throw new DownstreamTokenError("not_signed_in", "This request carries no token of a sign-in through this server");
+    const { downstream, upstream } = (await this.running()).services;
+    if (!downstream) throw new DownstreamTokenError("not_supported", `${this.constructor.name} is not configured to get tokens for other APIs (set downstreamTokens)`);
+    let subject: UpstreamTokens | undefined;
+    try {
+      subject = await upstream.get(grantId);
+      if (subject && this.expired(subject)) subject = await upstream.refresh(grantId, subject);
+    } catch (error) {
+      throw new DownstreamTokenError("unavailable", "The identity provider could not be reached to renew the user's sign-in; try again shortly", { cause: error });
+    }
+    if (!subject) throw new DownstreamTokenError("not_signed_in", "The user's sign-in at the identity provider is over: they must sign in again");
+    return downstream.token(grantId, subject, request);
+  }
+
   // ---- What the MCP client's flow needs ------------------------------------------------------
 
   /** The upstream's name for one of this server's scopes (Google's full userinfo URIs, say). Default: the same. */
@@ -263,7 +298,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   /** The upstream's name on the consent page, unless `identityProviderName` says. */
   protected abstract get upstreamHost(): string;
 
-  protected async startServices(runtime: StoredRuntime): Promise<ProxyServices & { upstream: UpstreamGrants; server: UpstreamServer; verifier: TokenVerifier }> {
+  protected async startServices(runtime: StoredRuntime): Promise<RunningProxy> {
     const resolved = await this.resolveUpstream();
     const server = new UpstreamServer({
       authorizationEndpoint: resolved.authorizationEndpoint,
@@ -287,6 +322,7 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
       upstream,
       server,
       verifier,
+      downstream: this.downstreamOptions && new DownstreamTokens(server, this.downstreamOptions),
       transactions: runtime.transactions,
       csrf: new CsrfTokens(runtime.hmacKey, runtime.cookies, TRANSACTION_TTL_SECONDS),
       consents: new RememberedConsents(runtime.hmacKey, runtime.cookies, this.consentTtlSeconds),
@@ -357,9 +393,10 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   }
 
   /** Revoking a grant revokes the upstream tokens behind it (not our own token, which means nothing upstream). */
-  protected override async grantRevoked(runtime: StoredRuntime & { services: { upstream: UpstreamGrants; server: UpstreamServer } }, grantId: string): Promise<void> {
+  protected override async grantRevoked(runtime: StoredRuntime & { services: RunningProxy }, grantId: string): Promise<void> {
     this.verdicts.delete(grantId);
     this.refusals.delete(grantId);
+    runtime.services.downstream?.forget(grantId);
     const { upstream, server } = runtime.services;
     const tokens = await upstream.remove(grantId);
     if (!tokens || !server.revocationSupported) return;
@@ -425,6 +462,17 @@ export abstract class ProxyProvider extends StoredOAuthProvider<ProxyServices & 
   private verifyUpstream(verifier: TokenVerifier, tokens: UpstreamTokens): Promise<AccessToken | null> {
     const token = this.verificationToken(tokens);
     return token ? verifier.verifyToken(token) : Promise.resolve(null);
+  }
+
+  private downstreamTokenOptions(options: ProxyProviderOptions): DownstreamTokenOptions | undefined {
+    const setting = options.downstreamTokens;
+    if (setting === undefined) return undefined;
+    const { grant, tokenEndpoint } = typeof setting === "string" ? { grant: setting, tokenEndpoint: undefined } : setting;
+    if (!["token-exchange", "on-behalf-of", "upstream-token"].includes(grant)) {
+      throw new AuthConfigurationError(`${this.constructor.name} downstreamTokens must be token-exchange, on-behalf-of or upstream-token, got ${String(grant)}`);
+    }
+    if (tokenEndpoint === undefined) return { grant };
+    return { grant, tokenEndpoint: endpointUrl(tokenEndpoint, "downstreamTokens.tokenEndpoint", { allowInsecureHttp: options.allowInsecureHttp ?? false }) };
   }
 
   private expired(tokens: UpstreamTokens): boolean {

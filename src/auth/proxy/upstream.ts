@@ -111,6 +111,19 @@ export class UpstreamServer {
     return { refreshToken, ...tokens };
   }
 
+  /**
+   * Another grant at the upstream's token endpoint (or `tokenEndpoint`), authenticated as the
+   * proxy's app: RFC 8693 token exchange, Entra's On-Behalf-Of. `extraTokenParams` are not sent:
+   * they belong to the sign-in's own requests.
+   */
+  async grant(grantType: string, parameters: Record<string, string>, tokenEndpoint?: URL): Promise<UpstreamTokens> {
+    const server = tokenEndpoint === undefined ? this.server : { ...this.server, token_endpoint: tokenEndpoint.href };
+    const insecure = this.insecure || tokenEndpoint?.protocol === "http:";
+    const options = { ...this.requestOptions(), ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}) };
+    const response = await this.call("token", () => oauth.genericTokenEndpointRequest(server, this.client, this.clientAuth, grantType, parameters, options));
+    return this.tokens("token", () => oauth.processGenericTokenEndpointResponse(server, this.client, response));
+  }
+
   /** Revokes an upstream token (RFC 7009); a no-op without a revocation endpoint. */
   async revoke(token: string, hint: "access_token" | "refresh_token"): Promise<void> {
     if (!this.settings.revocationEndpoint) return;
