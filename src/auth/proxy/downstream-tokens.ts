@@ -67,7 +67,8 @@ export class DownstreamTokens {
     if (request.audience !== undefined || request.resource !== undefined) {
       throw new DownstreamTokenError("not_supported", "This identity provider cannot issue tokens for another API: only its own access token is available (ask without audience or resource)");
     }
-    const granted = subject.scope?.split(" ");
+    // Unknown when the provider did not say (GitHub Apps grant permissions, not scopes); GitHub's OAuth Apps separate with commas.
+    const granted = subject.scope ? subject.scope.split(/[\s,]+/).filter(Boolean) : undefined;
     const missing = granted === undefined ? [] : (request.scopes ?? []).filter((scope) => !granted.includes(scope));
     if (missing.length > 0) throw new DownstreamTokenError("refused", `The sign-in did not grant ${missing.join(" ")}: the user must sign in again with it`);
     return subject.accessToken;

@@ -187,8 +187,19 @@ function classify(what: string, error: unknown): UpstreamError {
       : new UpstreamError("refused", `the upstream ${what} endpoint refused the request`, `${error.status} ${error.error}`, { cause: error });
   }
   if (error instanceof UpstreamError) return error;
+  // GitHub answers token errors with HTTP 200 (`bad_verification_code`, `bad_refresh_token`): still a refusal.
+  const refusal = oauthErrorInSuccess(error);
+  if (refusal !== undefined) return new UpstreamError("refused", `the upstream ${what} endpoint refused the request`, `200 ${refusal}`, { cause: error });
   const detail = error instanceof Error ? error.message : String(error);
   return new UpstreamError("unavailable", `the upstream ${what} endpoint gave an answer that is not a valid token response`, detail, { cause: error });
+}
+
+/** The OAuth `error` code of a 200 answer that carries one instead of a token. */
+function oauthErrorInSuccess(error: unknown): string | undefined {
+  if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.INVALID_RESPONSE) return undefined;
+  const body = (error.cause as { body?: unknown } | undefined)?.body;
+  const code = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined;
+  return typeof code === "string" && code !== "" ? code : undefined;
 }
 
 function clientAuthentication(method: UpstreamAuthMethod, secret: string | undefined): oauth.ClientAuth {
