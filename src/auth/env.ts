@@ -3,8 +3,12 @@ import { Auth0Provider } from "./providers/auth0.js";
 import { Auth0MCPProvider } from "./providers/auth0-mcp.js";
 import { AuthKitProvider } from "./providers/authkit.js";
 import { AWSCognitoProvider } from "./providers/aws.js";
+import { AzureProvider } from "./providers/azure.js";
 import { ClerkProvider } from "./providers/clerk.js";
+import { DiscordProvider } from "./providers/discord.js";
+import { GitHubProvider } from "./providers/github.js";
 import { GoogleProvider } from "./providers/google.js";
+import { HuggingFaceProvider } from "./providers/huggingface.js";
 import { KeycloakAuthProvider } from "./providers/keycloak.js";
 import { OktaProvider } from "./providers/okta.js";
 import { PropelAuthProvider } from "./providers/propelauth.js";
@@ -48,6 +52,8 @@ const PROVIDERS: Record<string, () => AuthProvider> = {
   "oidc-proxy": () => new OIDCProxy(),
   google: () => new GoogleProvider(),
   googleprovider: () => new GoogleProvider(),
+  github: () => new GitHubProvider(),
+  githubprovider: () => new GitHubProvider(),
   workosprovider: () => new WorkOSProvider(),
   clerk: () => new ClerkProvider(),
   clerkprovider: () => new ClerkProvider(),
@@ -64,6 +70,13 @@ const PROVIDERS: Record<string, () => AuthProvider> = {
   keycloakauthprovider: () => new KeycloakAuthProvider(),
   propelauth: () => new PropelAuthProvider(),
   propelauthprovider: () => new PropelAuthProvider(),
+  azure: () => new AzureProvider(),
+  azureprovider: () => new AzureProvider(),
+  entra: () => new AzureProvider(),
+  discord: () => new DiscordProvider(),
+  discordprovider: () => new DiscordProvider(),
+  huggingface: () => new HuggingFaceProvider(),
+  huggingfaceprovider: () => new HuggingFaceProvider(),
 };
 
 /**
@@ -78,7 +91,7 @@ export function authFromEnvironment(): AuthProvider | undefined {
   const build = PROVIDERS[key];
   if (!build) {
     throw new AuthConfigurationError(
-      `FASTMCP_SERVER_AUTH=${selector} names no provider; use one of JWT, introspection, remote, descope, scalekit, authkit (or workos), supabase, local, oidc, google, WorkOSProvider, clerk, auth0, auth0-mcp, okta, aws (or cognito), keycloak, propelauth, or a class path such as fastmcp.server.auth.providers.descope.DescopeProvider`,
+      `FASTMCP_SERVER_AUTH=${selector} names no provider; use one of JWT, introspection, remote, descope, scalekit, authkit (or workos), supabase, local, oidc, google, github, WorkOSProvider, clerk, auth0, auth0-mcp, okta, aws (or cognito), keycloak, propelauth, azure (or entra), discord, huggingface, or a class path such as fastmcp.server.auth.providers.descope.DescopeProvider`,
     );
   }
   return build();

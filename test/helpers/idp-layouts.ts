@@ -10,6 +10,11 @@ export interface IdpLayout {
   readonly jwksPath: string;
   /** The paths serving the authorization server metadata. Nothing else on the origin does. */
   readonly metadataPaths: readonly string[];
+  /**
+   * Endpoints served outside the issuer's path: the path on the origin → oidc-provider's own
+   * (`/auth`, `/token`). The metadata names them at their outside paths.
+   */
+  readonly aliases?: Readonly<Record<string, string>>;
 }
 
 /** A plain authorization server at the origin root, with both RFC 8414 and OIDC discovery. */
@@ -95,4 +100,20 @@ export function keycloakLayout(realm: string): IdpLayout {
 /** PropelAuth: authorization server `<authUrl>/oauth/2.1`, RFC 8414 metadata with path insertion. */
 export function propelauthLayout(): IdpLayout {
   return { issuerPath: "/oauth/2.1", jwksPath: "/.well-known/jwks.json", metadataPaths: ["/.well-known/oauth-authorization-server/oauth/2.1"] };
+}
+
+/**
+ * Microsoft Entra ID v2: endpoints at `/<tenant>/oauth2/v2.0/authorize` and `/token`, keys at
+ * `/<tenant>/discovery/v2.0/keys`, issuer `/<directory>/v2.0` with discovery appended. `tenant`
+ * is what the app is configured with; `directory` the tenant id tokens name (`tid`), the same for
+ * a single tenant, a directory's GUID behind `organizations`, `common` or `consumers`.
+ */
+export function entraLayout(tenant: string, directory = tenant): IdpLayout {
+  const issuerPath = `/${directory}/v2.0`;
+  return {
+    issuerPath,
+    jwksPath: `/${tenant}/discovery/v2.0/keys`,
+    metadataPaths: [`${issuerPath}/.well-known/openid-configuration`],
+    aliases: { [`/${tenant}/oauth2/v2.0/authorize`]: "/auth", [`/${tenant}/oauth2/v2.0/token`]: "/token" },
+  };
 }

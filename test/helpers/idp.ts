@@ -3,6 +3,8 @@ import { createServer, IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import Provider, { errors, type ClientMetadata, type Configuration, type IssuedToken, type ResourceServerInfo } from "oidc-provider";
+import type { JWK } from "jose";
+import { JWT_BEARER, registerOnBehalfOf, type OnBehalfOfIssue } from "./idp-on-behalf-of.js";
 import { rootLayout, type IdpLayout } from "./idp-layouts.js";
 import { memoryStore } from "./idp-store.js";
 
@@ -13,6 +15,8 @@ export interface TokenInfo {
   subject: string | undefined;
   clientId: string | undefined;
   resource: string | undefined;
+  /** The token's scope, space separated. */
+  scope: string | undefined;
 }
 
 export interface IdentityProviderOptions {
@@ -24,6 +28,8 @@ export interface IdentityProviderOptions {
   defaultScope?: string;
   /** Resources (RFC 8707) tokens may be issued for; more with `allowResource`. Others get `invalid_target`. */
   resources?: readonly string[];
+  /** The resource of an authorization request that names none (an identity provider whose scopes name the API, as Entra's do). Default: none (opaque tokens). */
+  defaultResource?: string;
   /** The access tokens' signature algorithm. Default RS256. */
   algorithm?: TokenAlgorithm;
   /** How long access tokens live, in seconds. Default 600. */
@@ -36,6 +42,8 @@ export interface IdentityProviderOptions {
   clients?: ReadonlyArray<Record<string, unknown>>;
   /** Issue a rotating refresh token to every client allowed the grant, and serve RFC 7009 revocation. Default false. */
   refreshAndRevocation?: boolean;
+  /** Serve Entra's On-Behalf-Of (the jwt-bearer grant) to the registered clients, recording what it issues in `onBehalfOf`. Default false. */
+  onBehalfOf?: boolean;
   /** With refreshAndRevocation: a refresh answers with a new refresh token (else the same one stays valid). Default true. */
   rotateRefreshTokens?: boolean;
   /** Claims of every account (`sub` is the account id), for ID tokens and userinfo. */
@@ -55,6 +63,8 @@ export interface IdentityProvider {
   readonly authorizationRequests: readonly URLSearchParams[];
   /** The grant type of every successful token request, in order. */
   readonly grants: readonly string[];
+  /** Tokens issued through On-Behalf-Of (with `onBehalfOf`). */
+  readonly onBehalfOf: readonly OnBehalfOfIssue[];
   /** The kind of every token revoked at the revocation endpoint, in order (`AccessToken`, `RefreshToken`). */
   readonly revocations: readonly string[];
   /** Lets tokens be issued for one more resource. */
@@ -113,12 +123,13 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
   const extraClaims = async (token: IssuedToken): Promise<Record<string, unknown> | undefined> => {
     const extra = options.extraTokenClaims;
     if (typeof extra !== "function") return extra;
-    return extra({ subject: token.accountId, clientId: token.clientId, resource: token.resourceServer?.identifier() });
+    return extra({ subject: token.accountId, clientId: token.clientId, resource: token.resourceServer?.identifier(), scope: "scope" in token && typeof token.scope === "string" ? token.scope : undefined });
   };
 
+  const keys = await signingKeys(algorithm);
   const configuration: Configuration = {
     adapter: memoryStore(),
-    jwks: { keys: await signingKeys(algorithm) },
+    jwks: { keys },
     cookies: { keys: [randomBytes(32).toString("base64url")] },
     scopes: ["openid", "offline_access", ...scopes],
     pkce: { methods: ["S256"], required: () => true },
@@ -127,7 +138,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
       ctx.type = "text";
       ctx.body = Object.entries(out).map(([key, value]) => `${key}: ${value}`).join("\n");
     },
-    clients: [{ client_id: minter.id, client_secret: minter.secret, grant_types: ["client_credentials"], response_types: [], redirect_uris: [] }, ...(options.clients ?? []) as ClientMetadata[]],
+    clients: [{ client_id: minter.id, client_secret: minter.secret, grant_types: ["client_credentials"], response_types: [], redirect_uris: [] }, ...((options.clients ?? []) as ClientMetadata[]).map((client) => (options.onBehalfOf ? { ...client, grant_types: [...(client.grant_types ?? []), JWT_BEARER] } : client))],
     findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ ...options.accountClaims?.(id), sub: id }) }),
     ...(options.refreshAndRevocation ? {
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
@@ -141,12 +152,15 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
       ...(options.refreshAndRevocation ? { revocation: { enabled: true } } : {}),
       resourceIndicators: {
         enabled: true,
+        ...(options.defaultResource !== undefined ? { defaultResource: async () => options.defaultResource! } : {}),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resource) => resourceServer(resource),
       },
     },
   };
   const provider = withoutDevInteractionsNotice(() => new Provider(issuer, configuration));
+  const onBehalfOf: OnBehalfOfIssue[] = [];
+  if (options.onBehalfOf) registerOnBehalfOf(provider, issuer, keys.map(publicJwk), onBehalfOf);
   const grants: string[] = [];
   const revocations: string[] = [];
   provider.on("grant.success", (ctx) => grants.push(String(ctx.oidc?.params?.grant_type)));
@@ -163,7 +177,12 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
   // The metadata names the layout's key URL instead of oidc-provider's own `<issuer>/jwks`.
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route === "discovery" && ctx.status === 200 && isRecord(ctx.body)) ctx.body.jwks_uri = jwksUri;
+    if (ctx.oidc?.route === "discovery" && ctx.status === 200 && isRecord(ctx.body)) {
+      ctx.body.jwks_uri = jwksUri;
+      for (const [outside, inner] of Object.entries(layout.aliases ?? {})) {
+        for (const [name, value] of Object.entries(ctx.body)) if (value === `${issuer}${inner}`) ctx.body[name] = `${origin}${outside}`;
+      }
+    }
   });
   const callback = provider.callback();
 
@@ -178,7 +197,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
     const url = new URL(req.url ?? "/", origin);
     if (layout.metadataPaths.includes(url.pathname)) return mount(req, res, "/.well-known/openid-configuration");
     if (url.pathname === layout.jwksPath) return mount(req, res, "/jwks");
-    const inner = pathInsideIssuer(url.pathname, layout.issuerPath);
+    const inner = layout.aliases?.[url.pathname] ?? pathInsideIssuer(url.pathname, layout.issuerPath);
     // The provider's own discovery and key routes exist only where the layout puts them.
     if (inner === undefined || inner === "/jwks" || inner.startsWith("/.well-known/")) return void res.writeHead(404).end();
     if (inner === "/reg" && req.method === "POST") {
@@ -188,6 +207,8 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
       authorizationRequests.push(new URLSearchParams(url.searchParams));
       // AS-15: oidc-provider refuses a request without scope; real servers grant a default one.
       if (!url.searchParams.has("scope") && defaultScope) url.searchParams.set("scope", defaultScope);
+      // oidc-provider refuses prompts it does not know; with one account per login there is nothing to select.
+      if (url.searchParams.get("prompt") === "select_account") url.searchParams.delete("prompt");
     }
     mount(req, res, `${inner}${url.search}`);
   };
@@ -200,6 +221,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
     registrations,
     authorizationRequests,
     grants,
+    onBehalfOf,
     revocations,
     allowResource: (resource) => void resources.add(resource),
     mintToken: (resource, scope = defaultScope) => clientCredentialsToken(issuer, minter, resource, scope),
@@ -263,6 +285,12 @@ async function signingKeys(algorithm: TokenAlgorithm): Promise<object[]> {
   const keys = [privateJwk(rsa.privateKey, "RS256")];
   if (algorithm === "ES256") keys.push(privateJwk((await generate("ec", { namedCurve: "P-256" })).privateKey, "ES256"));
   return keys;
+}
+
+/** The public half of one of `signingKeys`. */
+function publicJwk(key: object): JWK {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest } = key as Record<string, string>;
+  return rest as JWK;
 }
 
 function privateJwk(key: KeyObject, alg: TokenAlgorithm): object {

@@ -16,6 +16,17 @@ declare module "oidc-provider" {
     oidc?: { route?: string; params?: Record<string, unknown> };
   }
 
+  /** The context of a grant type handler (`registerGrantType`): the authenticated client and the provider's models. */
+  export interface GrantContext extends ProviderContext {
+    oidc: { route?: string; params: Record<string, unknown>; client?: ProviderClient; provider: Provider };
+  }
+
+  /** A model instance that `save()` stores and names (Grant: its id; AccessToken: the token itself). */
+  export interface SavedModel {
+    save(): Promise<string>;
+    readonly expiration: number;
+  }
+
   export type ProviderMiddleware = (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>;
 
   /** What a storage adapter keeps for a model instance. */
@@ -108,9 +119,15 @@ declare module "oidc-provider" {
     use(middleware: ProviderMiddleware): void;
     /** Listens to one of its events (`grant.success`, `access_token.destroyed`...). */
     on(event: string, listener: (ctx: ProviderContext, ...rest: unknown[]) => void): void;
+    /** Adds a grant type to the token endpoint, with the parameters it reads. */
+    registerGrantType(type: string, handler: (ctx: GrantContext, next: () => Promise<void>) => Promise<void>, parameters?: string[]): void;
+    readonly Grant: new (fields: { accountId: string; clientId: string }) => SavedModel;
+    readonly AccessToken: new (fields: { accountId: string; client: ProviderClient; grantId: string; scope: string }) => SavedModel;
   }
 
   export const errors: {
     InvalidTarget: new (description?: string) => Error;
+    InvalidRequest: new (description?: string) => Error;
+    InvalidGrant: new (description?: string) => Error;
   };
 }
