@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
+import { Client, OAuth } from "fastmcp-ts/client";
+import { MemoryStore } from "fastmcp-ts/storage";
+import { scriptedBrowser } from "../../client/oauth/helpers.js";
 import { AuthConfigurationError, authFromEnvironment, type AccessToken } from "fastmcp-ts/auth";
 import { AzureProvider } from "fastmcp-ts/auth/providers/azure";
 import { bareScope, prefixedScope } from "../../../src/auth/providers/azure-scopes.js";
@@ -165,6 +168,17 @@ describe("AzureProvider over a single tenant (an Entra v2 stand-in), with the of
     const upstreamRequest = server.idp.authorizationRequests.at(-1)!;
     expect(upstreamRequest.get("scope")!.split(" ")).toEqual([`${APP_URI}/mcp:read`, `${APP_URI}/mcp:write`, "offline_access", "User.Read"]);
     expect((await whoami(client!)).scopes).toEqual(["mcp:read", "mcp:write"]);
+  });
+
+  it("this project's Client signs in through Entra too, and the tool sees the short scope names", async () => {
+    const browser = scriptedBrowser({ login: "bob" });
+    await using ours = new Client(server.url, { auth: new OAuth({ openBrowser: browser.openBrowser, tokenStorage: new MemoryStore() }) });
+    await ours.connect();
+    const me = JSON.parse(((await ours.callTool("whoami")).content[0] as { text: string }).text) as { subject: string; scopes: string[]; upstream: Record<string, unknown> };
+    expect(me.subject).toBe("bob");
+    expect(me.scopes).toEqual(["mcp:read"]);
+    expect(me.upstream).toMatchObject({ tid: TENANT, preferred_username: "bob@contoso.com" });
+    expect(browser.opened).toHaveLength(1);
   });
 
   it("gets a tool a Microsoft Graph token for the user through On-Behalf-Of, and reuses it", async () => {
