@@ -2,7 +2,7 @@ import { accessToken, type AccessToken } from "../access-token.js";
 import { TokenVerifier, type AuthProviderOptions } from "../provider.js";
 import { reportToStderr } from "../report.js";
 import { AuthConfigurationError, endpointUrl } from "../urls.js";
-import { VerifiedTokenCache } from "../verifiers/token-cache.js";
+import { AcceptedTokens } from "../verifiers/token-cache.js";
 import { verificationFailure } from "./upstream-failure.js";
 
 export interface DiscordTokenVerifierOptions extends AuthProviderOptions {
@@ -37,8 +37,7 @@ export class DiscordTokenVerifier extends TokenVerifier {
   readonly expectedClientId: string;
   readonly currentAuthorizationUrl: URL;
   private readonly timeoutMs: number;
-  private readonly cacheTtlMs: number;
-  private readonly cache: VerifiedTokenCache<AccessToken>;
+  private readonly accepted: AcceptedTokens<AccessToken>;
   private readonly onError: (error: unknown) => void;
 
   constructor(options: DiscordTokenVerifierOptions) {
@@ -49,14 +48,13 @@ export class DiscordTokenVerifier extends TokenVerifier {
     this.expectedClientId = options.expectedClientId;
     this.currentAuthorizationUrl = endpointUrl(options.currentAuthorizationUrl ?? DISCORD_CURRENT_AUTHORIZATION_URL, "currentAuthorizationUrl", { allowInsecureHttp: options.allowInsecureHttp ?? false });
     this.timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
-    this.cacheTtlMs = (options.cacheTtlSeconds ?? 60) * 1000;
-    this.cache = new VerifiedTokenCache(this.cacheTtlMs > 0 ? (options.maxCacheSize ?? 10_000) : 0);
+    this.accepted = new AcceptedTokens(options.cacheTtlSeconds ?? 60, options.maxCacheSize);
     this.onError = options.onError ?? reportToStderr;
   }
 
   async verifyToken(token: string): Promise<AccessToken | null> {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
-    const cached = this.cache.get(token);
+    const cached = this.accepted.get(token);
     if (cached) return cached;
     let verified: AccessToken | null;
     try {
@@ -66,7 +64,7 @@ export class DiscordTokenVerifier extends TokenVerifier {
       this.onError(verificationFailure("DiscordTokenVerifier", this.currentAuthorizationUrl, error));
       return null;
     }
-    if (verified && this.cacheTtlMs > 0) this.cache.set(token, verified, Math.min(Date.now() + this.cacheTtlMs, verified.expiresAt! * 1000));
+    if (verified) this.accepted.remember(token, verified);
     return verified;
   }
 

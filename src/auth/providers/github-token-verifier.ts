@@ -2,7 +2,7 @@ import { accessToken, type AccessToken } from "../access-token.js";
 import { TokenVerifier, type AuthProviderOptions } from "../provider.js";
 import { reportToStderr } from "../report.js";
 import { endpointUrl } from "../urls.js";
-import { VerifiedTokenCache } from "../verifiers/token-cache.js";
+import { AcceptedTokens } from "../verifiers/token-cache.js";
 import { verificationFailure } from "./upstream-failure.js";
 
 export interface GitHubTokenVerifierOptions extends AuthProviderOptions {
@@ -43,8 +43,7 @@ const MAX_TOKEN_LENGTH = 1_024;
 export class GitHubTokenVerifier extends TokenVerifier {
   readonly userUrl: URL;
   private readonly timeoutMs: number;
-  private readonly cacheTtlMs: number;
-  private readonly cache: VerifiedTokenCache<AccessToken>;
+  private readonly accepted: AcceptedTokens<AccessToken>;
   private readonly userAgent: string;
   private readonly onError: (error: unknown) => void;
 
@@ -53,15 +52,14 @@ export class GitHubTokenVerifier extends TokenVerifier {
     const api = endpointUrl(options.apiUrl ?? API_URL, "apiUrl", { allowInsecureHttp: options.allowInsecureHttp ?? false });
     this.userUrl = new URL(`${api.href.replace(/\/+$/, "")}/user`);
     this.timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
-    this.cacheTtlMs = (options.cacheTtlSeconds ?? 60) * 1000;
-    this.cache = new VerifiedTokenCache(this.cacheTtlMs > 0 ? (options.maxCacheSize ?? 10_000) : 0);
+    this.accepted = new AcceptedTokens(options.cacheTtlSeconds ?? 60, options.maxCacheSize);
     this.userAgent = options.userAgent ?? "fastmcp-ts";
     this.onError = options.onError ?? reportToStderr;
   }
 
   async verifyToken(token: string): Promise<AccessToken | null> {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
-    const cached = this.cache.get(token);
+    const cached = this.accepted.get(token);
     if (cached) return cached;
     let verified: AccessToken | null;
     try {
@@ -70,9 +68,7 @@ export class GitHubTokenVerifier extends TokenVerifier {
       this.onError(verificationFailure("GitHubTokenVerifier", this.userUrl, error));
       return null;
     }
-    if (verified && this.cacheTtlMs > 0) {
-      this.cache.set(token, verified, Math.min(Date.now() + this.cacheTtlMs, (verified.expiresAt ?? Number.POSITIVE_INFINITY) * 1000));
-    }
+    if (verified) this.accepted.remember(token, verified);
     return verified;
   }
 

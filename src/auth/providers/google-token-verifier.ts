@@ -3,7 +3,7 @@ import { accessToken, parseScopes, type AccessToken } from "../access-token.js";
 import { TokenVerifier, type AuthProviderOptions } from "../provider.js";
 import { reportToStderr } from "../report.js";
 import { AuthConfigurationError, endpointUrl } from "../urls.js";
-import { VerifiedTokenCache } from "../verifiers/token-cache.js";
+import { AcceptedTokens } from "../verifiers/token-cache.js";
 import { shortScope } from "./google-scopes.js";
 import { refusedByUpstream, verificationFailure } from "./upstream-failure.js";
 
@@ -47,8 +47,7 @@ export class GoogleTokenVerifier extends TokenVerifier {
   readonly tokeninfoUrl: URL;
   readonly userinfoUrl: URL | undefined;
   private readonly timeoutMs: number;
-  private readonly cacheTtlMs: number;
-  private readonly cache: VerifiedTokenCache<AccessToken>;
+  private readonly accepted: AcceptedTokens<AccessToken>;
   private readonly onError: (error: unknown) => void;
 
   constructor(options: GoogleTokenVerifierOptions) {
@@ -59,14 +58,13 @@ export class GoogleTokenVerifier extends TokenVerifier {
     this.tokeninfoUrl = url(options.tokeninfoUrl ?? TOKENINFO_URL, "tokeninfoUrl");
     this.userinfoUrl = options.userinfoUrl === null ? undefined : url(options.userinfoUrl ?? USERINFO_URL, "userinfoUrl");
     this.timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
-    this.cacheTtlMs = (options.cacheTtlSeconds ?? 0) * 1000;
-    this.cache = new VerifiedTokenCache(this.cacheTtlMs > 0 ? (options.maxCacheSize ?? 10_000) : 0);
+    this.accepted = new AcceptedTokens(options.cacheTtlSeconds ?? 0, options.maxCacheSize);
     this.onError = options.onError ?? reportToStderr;
   }
 
   async verifyToken(token: string): Promise<AccessToken | null> {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
-    const cached = this.cache.get(token);
+    const cached = this.accepted.get(token);
     if (cached) return cached;
     let info: Record<string, unknown> | null;
     try {
@@ -76,9 +74,7 @@ export class GoogleTokenVerifier extends TokenVerifier {
       return null;
     }
     const verified = info && (await this.accept(token, info));
-    if (verified && this.cacheTtlMs > 0) {
-      this.cache.set(token, verified, Math.min(Date.now() + this.cacheTtlMs, (verified.expiresAt ?? Number.POSITIVE_INFINITY) * 1000));
-    }
+    if (verified) this.accepted.remember(token, verified);
     return verified;
   }
 

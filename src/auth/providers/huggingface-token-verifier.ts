@@ -3,7 +3,7 @@ import { accessToken, clientIdFromClaims, parseScopes, type AccessToken } from "
 import { TokenVerifier, type AuthProviderOptions } from "../provider.js";
 import { reportToStderr } from "../report.js";
 import { endpointUrl } from "../urls.js";
-import { VerifiedTokenCache } from "../verifiers/token-cache.js";
+import { AcceptedTokens } from "../verifiers/token-cache.js";
 import { refusedByUpstream, verificationFailure } from "./upstream-failure.js";
 
 export interface HuggingFaceTokenVerifierOptions extends AuthProviderOptions {
@@ -39,8 +39,7 @@ export class HuggingFaceTokenVerifier extends TokenVerifier {
   private readonly client: oauth.Client;
   private readonly clientId: string | undefined;
   private readonly timeoutMs: number;
-  private readonly cacheTtlMs: number;
-  private readonly cache: VerifiedTokenCache<AccessToken>;
+  private readonly accepted: AcceptedTokens<AccessToken>;
   private readonly onError: (error: unknown) => void;
 
   constructor(options: HuggingFaceTokenVerifierOptions = {}) {
@@ -51,14 +50,13 @@ export class HuggingFaceTokenVerifier extends TokenVerifier {
     // The userinfo call authenticates with the token alone; the client id is only a label here.
     this.client = { client_id: options.clientId ?? "fastmcp-ts" };
     this.timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
-    this.cacheTtlMs = (options.cacheTtlSeconds ?? 60) * 1000;
-    this.cache = new VerifiedTokenCache(this.cacheTtlMs > 0 ? (options.maxCacheSize ?? 10_000) : 0);
+    this.accepted = new AcceptedTokens(options.cacheTtlSeconds ?? 60, options.maxCacheSize);
     this.onError = options.onError ?? reportToStderr;
   }
 
   async verifyToken(token: string): Promise<AccessToken | null> {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
-    const cached = this.cache.get(token);
+    const cached = this.accepted.get(token);
     if (cached) return cached;
     let info: oauth.UserInfoResponse;
     try {
@@ -73,7 +71,7 @@ export class HuggingFaceTokenVerifier extends TokenVerifier {
     }
     const claims = { ...info } as Record<string, unknown>;
     const verified = accessToken({ token, clientId: this.clientId ?? clientIdFromClaims(claims), scopes: parseScopes(claims.scope ?? claims.scopes), subject: info.sub, claims });
-    if (this.cacheTtlMs > 0) this.cache.set(token, verified, Date.now() + this.cacheTtlMs);
+    this.accepted.remember(token, verified);
     return verified;
   }
 }

@@ -114,3 +114,26 @@ const SIGNATURE_TAIL = 43;
 export function signatureTail(token: string): string {
   return token.length <= SIGNATURE_TAIL ? token : token.slice(-SIGNATURE_TAIL);
 }
+
+/**
+ * Tokens an identity provider accepted when asked (opaque tokens checked at its userinfo or
+ * token-info endpoint), remembered for `ttlSeconds` and never past their own expiry, at most
+ * `maxSize` of them; a ttl of 0 remembers none. Spares a call to the provider per request.
+ */
+export class AcceptedTokens<V extends { readonly expiresAt?: number }> {
+  private readonly ttlMs: number;
+  private readonly cache: VerifiedTokenCache<V>;
+
+  constructor(ttlSeconds: number, maxSize = 10_000) {
+    this.ttlMs = Math.max(0, ttlSeconds) * 1000;
+    this.cache = new VerifiedTokenCache(this.ttlMs > 0 ? maxSize : 0);
+  }
+
+  get(token: string): V | undefined {
+    return this.ttlMs > 0 ? this.cache.get(token) : undefined;
+  }
+
+  remember(token: string, verified: V): void {
+    if (this.ttlMs > 0) this.cache.set(token, verified, Math.min(Date.now() + this.ttlMs, (verified.expiresAt ?? Number.POSITIVE_INFINITY) * 1000));
+  }
+}
