@@ -78,6 +78,6 @@ function challengeOf(provider: AuthProvider): ChallengeOptions {
 export function insufficientScope(provider: AuthProvider, token: AccessToken, missing: readonly string[]): Response {
   return bearerError("insufficient_scope", `The access token lacks the scopes this request needs: ${missing.join(" ")}`, {
     resourceMetadataUrl: provider.resourceMetadataUrl,
-    scopes: [...token.scopes, ...provider.requiredScopes, ...missing],
+    scopes: [...token.scopes, ...provider.requiredScopes, ...missing].map((scope) => provider.challengeScope(scope)),
   });
 }

@@ -89,6 +89,15 @@ export abstract class AuthProvider {
     return undefined;
   }
 
+  /**
+   * The name a client must ask its authorization server for, for one of this server's scopes, as
+   * 403 step-up challenges write it. The same by default; Entra's verifier prefixes its API's
+   * identifier (`mcp:write` → `api://<app>/mcp:write`).
+   */
+  challengeScope(scope: string): string {
+    return scope;
+  }
+
   /** Scopes advertised to clients (`scopes_supported`). */
   get scopesSupported(): readonly string[] {
     return this.requiredScopes;

@@ -120,6 +120,11 @@ export class RemoteAuthProvider extends AuthProvider {
     return verifier.verifyToken(token);
   }
 
+  /** As the verifier names it (the short form's JWTVerifier: the same). */
+  override challengeScope(scope: string): string {
+    return this.verifier instanceof Lazy ? scope : this.verifier.challengeScope(scope);
+  }
+
   /** The verifier's answer from its cache (nothing before the short form has built its verifier). */
   override cachedToken(token: string): AccessToken | undefined {
     return (this.verifier instanceof Lazy ? this.verifier.peek() : this.verifier)?.cachedToken(token);

@@ -58,6 +58,11 @@ export class AzureJWTVerifier extends EntraTokenVerifier {
     this.authorizationServer = `${authority.authority}/v2.0`;
   }
 
+  /** Clients stepping up ask Entra for the API's scope by its full name. */
+  override challengeScope(scope: string): string {
+    return prefixedScope(this.identifierUri, scope);
+  }
+
   protected override presentedScopes(scopes: readonly string[]): string[] {
     return [...new Set([...scopes, ...scopes.map((scope) => prefixedScope(this.identifierUri, scope))])];
   }

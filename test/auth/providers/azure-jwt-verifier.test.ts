@@ -111,10 +111,13 @@ describe("AzureJWTVerifier behind a RemoteAuthProvider", () => {
       const headers = { authorization: `Bearer ${token}` };
       const session = await openSession(server.url, headers);
       const response = await postRaw(server.url, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "write_note", arguments: { text: "hi" } } }, { ...headers, "mcp-session-id": session, accept: "application/json" });
-      return { status: response.status, body: (await response.json()) as { result?: { content: Array<{ text: string }> }; error?: string } };
+      return { status: response.status, challenge: response.headers.get("www-authenticate"), body: (await response.json()) as { result?: { content: Array<{ text: string }> }; error?: string } };
     };
     expect((await call(await entraToken(TENANT, { scp: "mcp:read mcp:write" }))).body.result?.content[0]!.text).toBe("saved: hi");
-    expect(await call(await entraToken(TENANT))).toMatchObject({ status: 403, body: { error: "insufficient_scope" } });
+    const refused = await call(await entraToken(TENANT));
+    expect(refused).toMatchObject({ status: 403, body: { error: "insufficient_scope" } });
+    // The step-up challenge names the tool's scope as Entra knows it, so the client asks Entra for that.
+    expect(refused.challenge).toContain(`scope="${APP_URI}/mcp:read ${APP_URI}/mcp:write"`);
     expect((await postRaw(server.url, { jsonrpc: "2.0", id: 1, method: "tools/list" }, { authorization: `Bearer ${await entraToken(OTHER_DIRECTORY)}` })).status).toBe(401);
   });
 });
