@@ -100,8 +100,8 @@ export class AzureProvider extends ProxyPreset {
       // Entra refuses `resource` beside v2 scopes (AADSTS9010010): the scopes name the API already.
       forwardResource: false,
       extraAuthorizeParams: { prompt: "select_account", ...settings.extraAuthorizeParams },
-      // On-Behalf-Of gives tools Graph (or other API) tokens for the user; B2C has no such flow.
-      ...(settings.b2c ? {} : { downstreamTokens: settings.downstreamTokens ?? "on-behalf-of" }),
+      // On-Behalf-Of gives tools Graph (or other API) tokens for the user: a confidential app's flow, which B2C lacks.
+      ...(settings.downstreamTokens !== undefined || (!settings.b2c && credentials.upstreamClientSecret) ? { downstreamTokens: settings.downstreamTokens ?? "on-behalf-of" } : {}),
     }, { signInScopes, upstreamName: (scope) => prefixedScope(identifierUri, scope) });
     this.authority = Object.freeze({ ...authority });
     this.identifierUri = identifierUri;
