@@ -141,6 +141,21 @@ export class Dispatcher implements ContextHost {
       const match = this.registry.matchTemplate(p.uri);
       return match && { kind: "resourceTemplate", name: match.entry.name, access: match.entry.access };
     }
+    if (method === "completion/complete") return this.completionTarget((params as { ref?: unknown } | undefined)?.ref);
+    return undefined;
+  }
+
+  /** What a completion request reaches: the prompt or resource template it completes an argument of, under that component's rules. */
+  private completionTarget(ref: unknown): { kind: AccessKind; name: string; access: ComponentAccess } | undefined {
+    const { type, name, uri } = (ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
+    if (type === "ref/prompt" && typeof name === "string") {
+      const prompt = this.registry.prompt(name);
+      return prompt && { kind: "prompt", name: prompt.name, access: prompt.access };
+    }
+    if (type === "ref/resource" && typeof uri === "string") {
+      const template = this.registry.templateByUriTemplate(uri);
+      return template && { kind: "resourceTemplate", name: template.name, access: template.access };
+    }
     return undefined;
   }
 

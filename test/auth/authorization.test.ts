@@ -97,6 +97,12 @@ describe("per-component authorization over HTTP", () => {
     expect(secret.headers.get("www-authenticate")).toContain("secrets:read");
     expect((await call(url!, headers, "resources/read", { uri: "test://vault/9" })).status).toBe(403);
     expect((await call(url!, headers, "prompts/get", { name: "privileged" })).status).toBe(403);
+    // Completing an argument reaches the same prompt or template, under the same rules.
+    const completion = await call(url!, headers, "completion/complete", { ref: { type: "ref/prompt", name: "privileged" }, argument: { name: "topic", value: "a" } });
+    expect(completion.status).toBe(403);
+    expect(completion.headers.get("www-authenticate")).toContain("admin");
+    expect((await call(url!, headers, "completion/complete", { ref: { type: "ref/resource", uri: "test://vault/{id}" }, argument: { name: "id", value: "1" } })).status).toBe(403);
+    expect((await call(url!, headers, "completion/complete", { ref: { type: "ref/prompt", name: "plain" }, argument: { name: "topic", value: "a" } })).status).toBe(200);
     const open = await call(url!, headers, "resources/read", { uri: "test://public" });
     expect(await open.json()).toMatchObject({ result: { contents: [{ text: "public" }] } });
   });
