@@ -95,6 +95,11 @@ export class MultiAuth extends AuthProvider implements DownstreamTokenSource {
     return [...new Set([...(this.server?.scopesSupported ?? []), ...this.requiredScopes])];
   }
 
+  /** As the server names scopes: a client steps up at the first authorization server the metadata lists, the server's. */
+  override challengeScope(scope: string): string {
+    return this.server?.challengeScope(scope) ?? scope;
+  }
+
   override get resourceMetadataUrl(): string {
     return protectedResourceMetadataUrl(this.resourceUrl!);
   }

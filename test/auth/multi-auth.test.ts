@@ -144,6 +144,17 @@ describe("MultiAuth configuration", () => {
     expect(new MultiAuth({ server, requiredScopes: [] }).requiredScopes).toEqual([]);
   });
 
+  it("names scopes in step-up challenges as the server does (the authorization server clients step up at)", () => {
+    class PrefixingServer extends JWTVerifier {
+      override challengeScope(scope: string): string {
+        return `api://app/${scope}`;
+      }
+    }
+    const server = new PrefixingServer({ publicKey: machines.publicKey, algorithm: "ES256", audience: "https://mcp.example.com/mcp" }, null);
+    expect(new MultiAuth({ server, verifiers: [jwt()] }).challengeScope("mcp:write")).toBe("api://app/mcp:write");
+    expect(new MultiAuth({ verifiers: [server] }).challengeScope("mcp:write")).toBe("mcp:write");
+  });
+
   it("answers a token verified before from the source's cache, qualified once (the same object every time)", async () => {
     const multi = new MultiAuth({ verifiers: { machines: jwt() } });
     const token = await machines.createToken({ issuer: MACHINES_ISSUER, audience: "https://mcp.example.com/mcp", additionalClaims: { client_id: "bot" } });
