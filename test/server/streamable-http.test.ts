@@ -226,6 +226,20 @@ describe("sessions", () => {
     await reader.cancel();
   });
 
+  it("in responseMode json, sends a tool's notifications on the session's GET stream (they cannot go in the JSON answer)", async () => {
+    const { url } = await start({ run: { responseMode: "json" } });
+    const session = await openSession(url!);
+    const stream = await fetch(url!, { headers: { accept: "text/event-stream", "mcp-session-id": session } });
+    const reader = stream.body!.getReader();
+    const answer = await postRaw(url!, { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "notify_then_answer", arguments: {} } }, { "mcp-session-id": session });
+    expect(answer.headers.get("content-type")).toContain("application/json");
+    expect(await answer.json()).toMatchObject({ id: 9, result: { content: [{ text: "after" }] } });
+    let received = "";
+    while (!received.includes("notifications/message")) received += new TextDecoder().decode((await reader.read()).value);
+    expect(received).toContain('"data":"before"');
+    await reader.cancel();
+  });
+
   it("answers GET and DELETE with 405 on a stateless server", async () => {
     const { url } = await start({ stateless: true });
     expect((await fetch(url!, { headers: { accept: "text/event-stream" } })).status).toBe(405);

@@ -158,8 +158,9 @@ class FastLaneScope implements RequestScope {
     return this.abort.signal;
   }
 
-  async notify(notification: ServerNotification): Promise<void> {
-    this.exchange.emit({ jsonrpc: "2.0", ...notification } as JSONRPCMessage);
+  /** Routed as the SDK path routes it: on this request's stream, else (a JSON answer, or after it) the session's GET stream. */
+  notify(notification: ServerNotification): Promise<void> {
+    return this.httpSession.transport.send({ jsonrpc: "2.0", ...notification } as JSONRPCMessage, { relatedRequestId: this.internalId });
   }
 
   request<S extends StandardSchemaV1>(request: { method: string; params?: Record<string, unknown> }, resultSchema: S): Promise<StandardSchemaV1.InferOutput<S>> {
