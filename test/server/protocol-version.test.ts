@@ -52,6 +52,16 @@ for (const withAuth of [true, false]) {
       }
     });
 
+    it("answers the unsupported-version error with the request's id, and a per-request-envelope request with the versions server/discover lists (SEP-2575)", async () => {
+      const { url } = await start(withAuth, true);
+      const legacy = await postRaw(url!, { ...CALL_ECHO, id: 301 }, { ...credentials, "mcp-protocol-version": "v999.0.0" });
+      expect(await legacy.json()).toMatchObject({ id: 301, error: { code: -32022, data: { requested: "v999.0.0" } } });
+      const discover = { jsonrpc: "2.0", id: "d-1", method: "server/discover", params: { _meta: { [PROTOCOL_VERSION_META_KEY]: "v999.0.0" } } };
+      const modern = await postRaw(url!, discover, { ...credentials, "mcp-protocol-version": "v999.0.0" });
+      expect(modern.status).toBe(400);
+      expect(await modern.json()).toMatchObject({ id: "d-1", error: { code: -32022, data: { supported: ["2026-07-28"], requested: "v999.0.0" } } });
+    });
+
     it("refuses an unknown version header on a stateless server too", async () => {
       const { url } = await start(withAuth, true);
       const response = await postRaw(url!, CALL_ECHO, { ...credentials, "mcp-protocol-version": "x" });

@@ -21,8 +21,8 @@ export function jsonRpcErrorResponse(status: number, code: number, message: stri
 }
 
 /** An HTTP response carrying an SDK protocol error (its code, message and data). */
-export function protocolErrorResponse(status: number, error: ProtocolError, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(jsonRpcError(null, error.code, error.message, error.data)), {
+export function protocolErrorResponse(status: number, error: ProtocolError, headers: Record<string, string> = {}, id: RequestId | null = null): Response {
+  return new Response(JSON.stringify(jsonRpcError(id, error.code, error.message, error.data)), {
     status,
     headers: { "content-type": "application/json", ...headers },
   });

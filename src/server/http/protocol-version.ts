@@ -1,4 +1,4 @@
-import { SUPPORTED_PROTOCOL_VERSIONS, UnsupportedProtocolVersionError } from "@modelcontextprotocol/server";
+import { SUPPORTED_PROTOCOL_VERSIONS, UnsupportedProtocolVersionError, type RequestId } from "@modelcontextprotocol/server";
 import { protocolErrorResponse } from "./json-rpc.js";
 
 /** The revisions negotiated by `initialize` (2025 era and before), newest first: the SDK's list. */
@@ -29,11 +29,14 @@ export function protocolEraOf(version: string): VersionEra {
   return ERAS.get(version) ?? "unsupported";
 }
 
-/** The spec's answer to a version the endpoint does not serve: 400 with the SDK's -32022 error. */
-export function unsupportedVersionResponse(requested: string, supported: readonly string[], headers: Record<string, string> = {}): Response {
+/**
+ * The spec's answer to a version the endpoint does not serve: 400 with the SDK's -32022 error,
+ * carrying the request's id when it has one (SEP-2575: every error answers its request).
+ */
+export function unsupportedVersionResponse(requested: string, supported: readonly string[], headers: Record<string, string> = {}, id: RequestId | null = null): Response {
   const error = new UnsupportedProtocolVersionError(
     { supported: [...supported], requested },
     `Bad Request: unsupported protocol version ${JSON.stringify(requested)} (supported: ${supported.join(", ")})`,
   );
-  return protocolErrorResponse(400, error, headers);
+  return protocolErrorResponse(400, error, headers, id);
 }

@@ -8,6 +8,7 @@ import {
   type JSONRPCRequest,
   type McpHttpHandler,
   type MessageExtraInfo,
+  type RequestId,
 } from "@modelcontextprotocol/server";
 import type { Context as HonoContext } from "hono";
 import type { AccessToken } from "../../auth/access-token.js";
@@ -20,7 +21,7 @@ import { Exchange, type ResponseMode } from "./exchange.js";
 import { FastLane } from "./fast-lane.js";
 import { HttpSession, type StreamSettings } from "./http-session.js";
 import { jsonRpcErrorResponse, readJsonBody } from "./json-rpc.js";
-import { ALL_PROTOCOL_VERSIONS, LEGACY_PROTOCOL_VERSIONS, protocolEraOf, unsupportedVersionResponse } from "./protocol-version.js";
+import { ALL_PROTOCOL_VERSIONS, LEGACY_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS, protocolEraOf, unsupportedVersionResponse } from "./protocol-version.js";
 import { ownerOf, principalOf } from "./session-owner.js";
 import { SessionTable, type SessionLimits } from "./session-table.js";
 import { requestHeader } from "../../http/headers.js";
@@ -101,7 +102,10 @@ export class StreamableEndpoint {
     const protocolHeader = requestHeader(c, "mcp-protocol-version");
     const era = protocolHeader === undefined ? undefined : protocolEraOf(protocolHeader);
     // initialize negotiates its version in the body; the SDK ignores the header there too.
-    if (era === "unsupported" && !isInitialize(body)) return unsupportedVersionResponse(protocolHeader!, ALL_PROTOCOL_VERSIONS);
+    if (era === "unsupported" && !isInitialize(body)) {
+      // A per-request-envelope request is told the versions server/discover lists; any other, every version served.
+      return unsupportedVersionResponse(protocolHeader!, carriesEnvelopeClaim(body) ? MODERN_PROTOCOL_VERSIONS : ALL_PROTOCOL_VERSIONS, {}, requestIdOf(body));
+    }
     if (era === "modern" || carriesEnvelopeClaim(body)) return this.postModern(c, body, auth);
 
     const batch = Array.isArray(body);
@@ -308,6 +312,13 @@ function carriesEnvelopeClaim(body: unknown): boolean {
   if (typeof params !== "object" || params === null) return false;
   const meta = (params as { _meta?: unknown })._meta;
   return typeof meta === "object" && meta !== null && PROTOCOL_VERSION_META_KEY in meta;
+}
+
+/** The id of a single JSON-RPC request, for an error that answers it before it is parsed further. */
+function requestIdOf(body: unknown): RequestId | null {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
+  const { id } = body as { id?: unknown };
+  return typeof id === "string" || Number.isSafeInteger(id) ? (id as RequestId) : null;
 }
 
 function isInitialize(body: unknown): boolean {
