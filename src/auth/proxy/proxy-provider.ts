@@ -240,10 +240,14 @@ export abstract class ProxyProvider extends StoredOAuthProvider<RunningProxy> im
   async upstreamAccessToken(auth: AccessToken | undefined): Promise<string | undefined> {
     const grantId = auth?.claims.gid;
     if (typeof grantId !== "string") return undefined;
-    const runtime = await this.running();
-    const tokens = await runtime.services.upstream.get(grantId);
-    if (!tokens) return undefined;
-    return this.expired(tokens) ? (await runtime.services.upstream.refresh(grantId, tokens))?.accessToken : tokens.accessToken;
+    return (await this.currentUpstreamTokens(grantId))?.accessToken;
+  }
+
+  /** The grant's upstream tokens, refreshed first when expired; undefined when it has none left (or the upstream refused the refresh). */
+  private async currentUpstreamTokens(grantId: string): Promise<UpstreamTokens | undefined> {
+    const { upstream } = (await this.running()).services;
+    const tokens = await upstream.get(grantId);
+    return tokens && this.expired(tokens) ? upstream.refresh(grantId, tokens) : tokens;
   }
 
   /**
@@ -254,12 +258,11 @@ export abstract class ProxyProvider extends StoredOAuthProvider<RunningProxy> im
   async downstreamToken(auth: AccessToken | undefined, request: DownstreamTokenRequest = {}): Promise<string> {
     const grantId = auth?.claims.gid;
     if (typeof grantId !== "string") throw new DownstreamTokenError("not_signed_in", "This request carries no token of a sign-in through this server");
-    const { downstream, upstream } = (await this.running()).services;
+    const { downstream } = (await this.running()).services;
     if (!downstream) throw new DownstreamTokenError("not_supported", `${this.constructor.name} is not configured to get tokens for other APIs (set downstreamTokens)`);
     let subject: UpstreamTokens | undefined;
     try {
-      subject = await upstream.get(grantId);
-      if (subject && this.expired(subject)) subject = await upstream.refresh(grantId, subject);
+      subject = await this.currentUpstreamTokens(grantId);
     } catch (error) {
       throw new DownstreamTokenError("unavailable", "The identity provider could not be reached to renew the user's sign-in; try again shortly", { cause: error });
     }
